@@ -1,0 +1,1 @@
+"""Staff accounts, roles and the checks every staff page makes."""

@@ -1,0 +1,1 @@
+"""Organisations (STAR and partner job databases) and their brands."""

@@ -1,0 +1,173 @@
+"""Write operations on bank versions and responses. They flush; callers commit."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from survey_app.core import audit, tokens
+from survey_app.core.db import db, utcnow
+from survey_app.privacy.notice import NOTICE_VERSION
+
+from .bank import Bank, BankError, check_successor, load_bank, parse_bank
+from .models import Answer, BankVersion, PageVisit, Response
+from .routing import classify, prune_hidden
+
+
+class ResponseClosed(Exception):
+    """The response is completed; its answers can no longer change through the link."""
+
+
+@lru_cache(maxsize=32)
+def _bank_from_row(version_id: int, content_hash: str, source: str, content_json: str) -> Bank:
+    import json
+
+    return parse_bank(json.loads(content_json), source)
+
+
+def bank_of(version: BankVersion) -> Bank:
+    """The parsed bank of a stored version (cached: versions are immutable)."""
+    import json
+
+    return _bank_from_row(version.id, version.content_hash, version.source_file,
+                          json.dumps(version.content, sort_keys=True))
+
+
+def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
+    """Store a bank file as an immutable version. Returns (row, created).
+
+    Loading the same version again with the same content is a no-op; with other content it is an
+    error (a published version never changes). A new version may not change a kept question's type.
+    """
+    bank = load_bank(path)
+    existing = db.session.execute(
+        db.select(BankVersion).filter_by(version=bank.version)
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.content_hash != bank.content_hash:
+            raise BankError(
+                f"{Path(path).name}: version {bank.version} is already loaded with other content; "
+                "a published version is immutable, give the changed bank a new version"
+            )
+        return existing, False
+    previous = db.session.execute(
+        db.select(BankVersion).order_by(BankVersion.loaded_at.desc(), BankVersion.id.desc())
+    ).scalars().first()
+    if previous is not None:
+        check_successor(bank_of(previous), bank)
+    row = BankVersion(version=bank.version, content=bank.to_dict(),
+                      content_hash=bank.content_hash, source_file=Path(path).name)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("bank.loaded", "bank_version", row.id, actor_label="cli", version=bank.version)
+    return row, True
+
+
+def open_response(bank_version: BankVersion, brand, context: dict) -> tuple[Response, str]:
+    """Create a response with a fresh access token. Returns (response, raw token)."""
+    token = tokens.new_token()
+    response = Response(
+        bank_version=bank_version, brand=brand, token_hash=tokens.hash_token(token),
+        token_sealed=tokens.seal(token), short_code=tokens.new_short_code(), context=context,
+    )
+    db.session.add(response)
+    db.session.flush()
+    return response, token
+
+
+def find_by_token(token: str) -> Response | None:
+    if not token or len(token) > 200:
+        return None
+    return db.session.execute(
+        db.select(Response).filter_by(token_hash=tokens.hash_token(token))
+    ).scalar_one_or_none()
+
+
+def find_by_short_code(code: str) -> Response | None:
+    code = "".join(ch for ch in code.upper() if ch.isalnum())
+    if not code or len(code) > 16:
+        return None
+    return db.session.execute(db.select(Response).filter_by(short_code=code)).scalar_one_or_none()
+
+
+def link_token(response: Response) -> str | None:
+    return tokens.unseal(response.token_sealed)
+
+
+def locked(response_id: int) -> Response | None:
+    """Re-read the response under a row lock (PostgreSQL) so concurrent saves serialise."""
+    return db.session.execute(
+        db.select(Response).filter_by(id=response_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def record_notice_shown(response: Response, lang: str, mode: str) -> None:
+    if response.is_completed:
+        raise ResponseClosed()
+    now = utcnow()
+    if response.notice_shown_at is None:
+        response.notice_shown_at = now
+        response.notice_version = NOTICE_VERSION
+    if response.started_at is None:
+        response.started_at = now
+        response.status = "in_progress"
+    response.language = lang
+    response.mode = mode
+
+
+def page_keys(bank: Bank, page_id: str) -> list[str]:
+    """The answer keys a page owns: its question ids and the "other" texts of multi questions."""
+    keys = []
+    for qid in bank.page(page_id).questions:
+        keys.append(qid)
+        if bank.question(qid).other_codes:
+            keys.append(f"{qid}_other")
+    return keys
+
+
+def save_page(response: Response, bank: Bank, page_id: str, values: dict, *, mode: str,
+              lang: str, device: str, agent_id: int | None = None) -> None:
+    """Store the answers of one page (one row per question), then drop answers routing hides."""
+    if response.is_completed:
+        raise ResponseClosed()
+    existing = {a.question_id: a for a in response.answers}
+    for qid in page_keys(bank, page_id):
+        value = values.get(qid)
+        answer = existing.get(qid)
+        if value is None or value == "" or value == []:
+            if answer is not None:
+                response.answers.remove(answer)
+                del existing[qid]
+            continue
+        if answer is None:
+            answer = Answer(question_id=qid, value=value, mode=mode, agent_id=agent_id)
+            response.answers.append(answer)
+            existing[qid] = answer
+        elif answer.value != value:
+            answer.value = value
+            answer.mode = mode
+            answer.agent_id = agent_id
+    kept = prune_hidden(bank, {qid: a.value for qid, a in existing.items()})
+    for qid, answer in list(existing.items()):
+        if qid not in kept:
+            response.answers.remove(answer)
+    if response.started_at is None:
+        response.started_at = utcnow()
+    response.status = "in_progress"
+    response.mode = mode
+    response.language = lang
+    response.classification = classify(kept)
+    db.session.add(PageVisit(response_id=response.id, page_id=page_id, mode=mode, language=lang,
+                             device=device, saved_at=utcnow()))
+
+
+def complete(response: Response, bank: Bank) -> bool:
+    """Mark the response completed; a repeated call changes nothing. Returns True if it changed."""
+    if response.is_completed:
+        return False
+    answers = prune_hidden(bank, response.answer_dict())
+    response.classification = classify(answers)
+    response.status = "completed"
+    response.completed_at = utcnow()
+    audit.record("response.completed", "response", response.id, actor_label="respondent")
+    return True

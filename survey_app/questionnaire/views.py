@@ -1,0 +1,225 @@
+"""The respondent's pages: enter by link or code, the notice, page by page, review and submit."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
+from flask_babel import get_locale
+
+from survey_app.core.db import db
+from survey_app.privacy import notice
+
+from . import services
+from .bank import Bank
+from .forms import read_page
+from .routing import validate_page, visible_pages, visible_questions
+
+bp = Blueprint("questionnaire", __name__, template_folder="templates")
+
+SESSION_KEY = "rid"
+_MOBILE = re.compile(r"Mobi|Android|iPhone", re.I)
+_TABLET = re.compile(r"iPad|Tablet", re.I)
+
+
+def device_class() -> str:
+    ua = request.headers.get("User-Agent", "")
+    if _TABLET.search(ua):
+        return "tablet"
+    return "mobile" if _MOBILE.search(ua) else "desktop"
+
+
+def lang() -> str:
+    return str(get_locale() or "da")
+
+
+def fill(text: str, context: dict) -> str:
+    """Put the case's values into ``{job_title}``-style placeholders; unknown ones stay empty."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(context.get(m.group(1), "")), text)
+
+
+def _invalid_link():
+    # One answer for every token that does not open a response: unknown, mistyped, removed.
+    return render_template("questionnaire/invalid.html", brand=None), 404
+
+
+def _current_response():
+    rid = session.get(SESSION_KEY)
+    if rid is None:
+        return None
+    return db.session.get(services.Response, rid)
+
+
+def _context(response, bank: Bank, **extra) -> dict:
+    return dict(
+        response=response, bank=bank, brand=response.brand.theme(), lang=lang(),
+        ctx=response.context or {}, fill=fill,
+        privacy_url=url_for("questionnaire.privacy", brand_code=response.brand.code),
+        **extra,
+    )
+
+
+@bp.route("/s/<token>")
+def enter(token: str):
+    response = services.find_by_token(token)
+    if response is None:
+        return _invalid_link()
+    session[SESSION_KEY] = response.id
+    session["mode"] = "web"
+    # The token leaves the address bar at once; the session carries the response from here.
+    return redirect(url_for("questionnaire.current"))
+
+
+@bp.route("/code", methods=["POST"])
+def code_entry():
+    response = services.find_by_short_code(request.form.get("code", ""))
+    if response is None:
+        return _invalid_link()
+    session[SESSION_KEY] = response.id
+    session["mode"] = "web"
+    return redirect(url_for("questionnaire.current"))
+
+
+@bp.route("/survey")
+def current():
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("questionnaire.done"))
+    if response.notice_shown_at is None:
+        bank = services.bank_of(response.bank_version)
+        return render_template(
+            "questionnaire/start.html", notice_core=notice.core_text(lang()),
+            **_context(response, bank),
+        )
+    return redirect(_next_url(response, services.bank_of(response.bank_version)))
+
+
+@bp.route("/survey/start", methods=["POST"])
+def start():
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    if not response.is_completed:
+        services.record_notice_shown(response, lang(), session.get("mode", "web"))
+        db.session.commit()
+    return redirect(url_for("questionnaire.current"))
+
+
+def _next_url(response, bank: Bank, after: str | None = None) -> str:
+    """The first visible page from ``after`` on that still lacks a required answer, else review."""
+    answers = response.answer_dict()
+    pages = visible_pages(bank, answers)
+    ids = [p.id for p in pages]
+    start_at = ids.index(after) + 1 if after in ids else 0
+    shown = {q.id for q in visible_questions(bank, answers)}
+    for page in pages[start_at:]:
+        if after is not None:
+            return url_for("questionnaire.page", page_id=page.id)
+        missing = [qid for qid in page.questions
+                   if qid in shown and bank.question(qid).required and qid not in answers]
+        if missing:
+            return url_for("questionnaire.page", page_id=page.id)
+    return url_for("questionnaire.review")
+
+
+@bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
+def page(page_id: str):
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("questionnaire.done"))
+    if response.notice_shown_at is None:
+        return redirect(url_for("questionnaire.current"))
+    bank = services.bank_of(response.bank_version)
+    answers = response.answer_dict()
+    pages = visible_pages(bank, answers)
+    ids = [p.id for p in pages]
+    if page_id not in ids:
+        return redirect(_next_url(response, bank))
+    pg = bank.page(page_id)
+    errors: dict = {}
+    values = answers
+    if request.method == "POST":
+        # Read every question of the page: routing decides what applies given the new answers.
+        submitted = read_page([bank.question(qid) for qid in pg.questions], pg, request.form)
+        merged = {**answers, **submitted}
+        errors = validate_page(bank, page_id, submitted, merged, lang())
+        if not errors:
+            locked = services.locked(response.id)
+            services.save_page(locked, bank, page_id, submitted, mode=session.get("mode", "web"),
+                               lang=lang(), device=device_class())
+            db.session.commit()
+            return redirect(_next_url(locked, bank, after=page_id))
+        values = merged
+    position = ids.index(page_id)
+    questions = [q for q in visible_questions(bank, values) if q.id in pg.questions]
+    back = url_for("questionnaire.page", page_id=ids[position - 1]) if position else None
+    return render_template(
+        "questionnaire/page.html", page=pg, questions=questions, values=values, errors=errors,
+        position=position + 1, total=len(ids), back_url=back, **_context(response, bank),
+    ), (400 if errors else 200)
+
+
+@bp.route("/survey/review", methods=["GET"])
+def review():
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("questionnaire.done"))
+    bank = services.bank_of(response.bank_version)
+    answers = response.answer_dict()
+    target = _next_url(response, bank)
+    if target != url_for("questionnaire.review"):
+        return redirect(target)
+    questions = visible_questions(bank, answers)
+    return render_template("questionnaire/review.html", questions=questions, values=answers,
+                           **_context(response, bank))
+
+
+@bp.route("/survey/submit", methods=["POST"])
+def submit():
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    locked = services.locked(response.id)
+    if not locked.is_completed:
+        bank = services.bank_of(locked.bank_version)
+        if _next_url(locked, bank) != url_for("questionnaire.review"):
+            return redirect(_next_url(locked, bank))
+        services.complete(locked, bank)
+        db.session.commit()
+    return redirect(url_for("questionnaire.done"))
+
+
+@bp.route("/survey/done")
+def done():
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    if not response.is_completed:
+        return redirect(url_for("questionnaire.current"))
+    bank = services.bank_of(response.bank_version)
+    return render_template("questionnaire/done.html", **_context(response, bank))
+
+
+@bp.route("/privacy/<brand_code>")
+def privacy(brand_code: str):
+    from survey_app.partners.services import brand_by_code
+
+    brand = brand_by_code(brand_code)
+    if brand is None:
+        abort(404)
+    return render_template(
+        "questionnaire/privacy.html", brand=brand.theme(), lang=lang(),
+        controller=notice.CONTROLLER, dpo=notice.DPO, legal_basis=notice.legal_basis(lang()),
+        notice_core=notice.core_text(lang()),
+    )
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals.setdefault("current_locale", lambda: lang())
