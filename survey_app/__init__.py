@@ -7,8 +7,13 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory: config, extensions, then each feature module's blueprints."""
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=None, template_folder="core/templates", static_folder="core/static")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=None,
+        template_folder="core/templates",
+        static_folder="core/static",
+    )
 
     from .core import config, i18n
     from .core.db import db, migrate
@@ -16,8 +21,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     config.load_config(app, test_config)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config.REPO_ROOT / "migrations"),
-                     render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(config.REPO_ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
     i18n.init_app(app)
     init_security(app)
 

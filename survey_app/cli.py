@@ -15,8 +15,17 @@ def register_commands(app) -> None:
     from .sampling.cli import postings_cli, rounds_cli, sample_cli
     from .stats.cli import export
 
-    for command in (partners_cli, users_cli, bank_cli, postings_cli, rounds_cli, sample_cli,
-                    export, worker, demo):
+    for command in (
+        partners_cli,
+        users_cli,
+        bank_cli,
+        postings_cli,
+        rounds_cli,
+        sample_cli,
+        export,
+        worker,
+        demo,
+    ):
         app.cli.add_command(command)
 
 

@@ -38,7 +38,7 @@ PARTNERS = {
         "colours": {"primary": "#6a1b4d", "accent": "#b5446e", "primary-text": "#ffffff"},
         "notice_intro": {
             "da": "Jobportalen deltager i STARs rekrutteringsundersøgelse sammen med sine kunder.",
-            "en": "Jobportalen takes part in STAR's recruitment survey together with its customers.",
+            "en": "Jobportalen takes part in STAR's recruitment survey with its customers.",
         },
         "embed_origins": ["https://www.jobportalen.example"],
     },
@@ -85,12 +85,17 @@ def feed(source: str, count: int, rng: random.Random, start: date, cvrs: list[st
         cvr = rng.choice(cvrs)
         posted = start + timedelta(days=rng.randint(0, 150))
         record = {
-            "source": source, "source_posting_id": f"{source}-{i:05d}",
+            "source": source,
+            "source_posting_id": f"{source}-{i:05d}",
             "posted_on": posted.isoformat(),
             "application_deadline": (posted + timedelta(days=21)).isoformat(),
-            "job_title": rng.choice(TITLES), "cvr": cvr, "company_name": f"Demo ApS {cvr[:4]}",
-            "municipality_code": rng.choice(MUNICIPALITIES), "positions": rng.choice([1, 1, 1, 2, 3]),
-            "contact_name": f"Kontakt {i}", "contact_email": f"kontakt{i}@{source}-firma.example",
+            "job_title": rng.choice(TITLES),
+            "cvr": cvr,
+            "company_name": f"Demo ApS {cvr[:4]}",
+            "municipality_code": rng.choice(MUNICIPALITIES),
+            "positions": rng.choice([1, 1, 1, 2, 3]),
+            "contact_name": f"Kontakt {i}",
+            "contact_email": f"kontakt{i}@{source}-firma.example",
             "contact_phone": f"+4520{rng.randint(100000, 999999)}",
             "p_number": str(rng.randint(1000000000, 9999999999)),
         }
@@ -102,8 +107,8 @@ def load_demo(seed: int = 2026) -> None:
     rng = random.Random(seed)
     star = ensure_star()
     star.default_brand.notice_intro = {
-        "da": "Styrelsen for Arbejdsmarked og Rekruttering spørger virksomheder om deres rekruttering.",
-        "en": "The Danish Agency for Labour Market and Recruitment asks companies about their recruitment.",
+        "da": "STAR spørger virksomheder om, hvordan deres rekruttering er gået.",
+        "en": "STAR asks companies how their recruitment went.",
     }
     for code, spec in PARTNERS.items():
         org = add_organisation(code, spec["name"], contact_email=f"privacy@{code}.example")
@@ -115,9 +120,16 @@ def load_demo(seed: int = 2026) -> None:
     cvrs = [valid_cvr(rng) for _ in range(260)]
     for code, count in (("star", 200), ("jobportalen", 80), ("karrierenet", 60)):
         org = db.session.execute(db.select(Organisation).filter_by(code=code)).scalar_one()
-        import_postings(io.BytesIO(feed(code, count, rng, start, cvrs)), org, f"{code}.jsonl", "jsonl")
-    rnd = create_round(ROUND, "Demo round, second half of 2026", start, start + timedelta(days=150),
-                       settings={"partner_quotas": {"jobportalen": 25, "karrierenet": 20}})
+        import_postings(
+            io.BytesIO(feed(code, count, rng, start, cvrs)), org, f"{code}.jsonl", "jsonl"
+        )
+    rnd = create_round(
+        ROUND,
+        "Demo round, second half of 2026",
+        start,
+        start + timedelta(days=150),
+        settings={"partner_quotas": {"jobportalen": 25, "karrierenet": 20}},
+    )
     draw_sample(rnd, size=120, seed=seed)
     for email, role, org in USERS:
         add_user(email, role, org, PASSWORD)
@@ -134,7 +146,9 @@ def print_links(per_brand: int = 3) -> None:
     for brand, cases in sorted(by_brand.items()):
         click.echo(f"  {brand}:")
         for case in cases:
-            click.echo(f"    {base}/s/{link_token(case.response)}   (code {case.response.short_code})")
+            click.echo(
+                f"    {base}/s/{link_token(case.response)}   (code {case.response.short_code})"
+            )
     click.echo(f"\nStaff login at {base}/login, password {PASSWORD!r} for every demo user:")
     for user in db.session.scalars(db.select(User).order_by(User.id)):
         click.echo(f"  {user.email:<34} {user.role_label}")

@@ -15,8 +15,9 @@ class UserError(ValueError):
     pass
 
 
-def add_user(email: str, role: str, org_code: str | None = None,
-             password: str | None = None) -> tuple[User, str]:
+def add_user(
+    email: str, role: str, org_code: str | None = None, password: str | None = None
+) -> tuple[User, str]:
     """Create a staff user; returns the user and the password (generated if not given)."""
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()

@@ -29,8 +29,9 @@ class AuditEvent(db.Model):
     details = db.Column(db.JSON, nullable=False, default=dict)
 
 
-def record(action: str, obj_type: str | None = None, obj_id=None, actor_label: str | None = None,
-           **details) -> AuditEvent:
+def record(
+    action: str, obj_type: str | None = None, obj_id=None, actor_label: str | None = None, **details
+) -> AuditEvent:
     actor_id = None
     label = actor_label or "system"
     ip = None
@@ -40,8 +41,13 @@ def record(action: str, obj_type: str | None = None, obj_id=None, actor_label: s
             actor_id = current_user.id
             label = actor_label or current_user.email
     event = AuditEvent(
-        actor_id=actor_id, actor_label=label, action=action, object_type=obj_type,
-        object_id=None if obj_id is None else str(obj_id), ip=ip, details=details,
+        actor_id=actor_id,
+        actor_label=label,
+        action=action,
+        object_type=obj_type,
+        object_id=None if obj_id is None else str(obj_id),
+        ip=ip,
+        details=details,
     )
     db.session.add(event)
     return event

@@ -3,7 +3,8 @@
 ``SURVEY_DATABASE_URL`` and ``SURVEY_REDIS_URL`` switch from the embedded mode (SQLite in
 ``instance/``, jobs run in-process) to the production mode (PostgreSQL, Redis, separate
 ``survey-app worker`` processes). Any other Flask setting can be given the same way, e.g.
-``SURVEY_SECRET_KEY``; values are parsed as JSON where possible (see ``Flask.config.from_prefixed_env``).
+``SURVEY_SECRET_KEY``; values are parsed as JSON where possible
+(see ``Flask.config.from_prefixed_env``).
 """
 
 from __future__ import annotations
@@ -66,4 +67,6 @@ def load_config(app, test_config: dict | None = None) -> None:
     app.config["EMBEDDED_QUEUE"] = not app.config.get("REDIS_URL")
     # A key that seals access tokens so invitations can be re-sent; defaults to one derived
     # from the secret key, but operators should set it separately so rotations are independent.
-    app.config.setdefault("TOKEN_KEY", os.environ.get("SURVEY_TOKEN_KEY") or app.config["SECRET_KEY"])
+    app.config.setdefault(
+        "TOKEN_KEY", os.environ.get("SURVEY_TOKEN_KEY") or app.config["SECRET_KEY"]
+    )

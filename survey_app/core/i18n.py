@@ -4,7 +4,7 @@ and falls back to the browser's preference and then Danish."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, refresh
 
 babel = Babel()
 bp = Blueprint("i18n", __name__)
@@ -33,6 +33,17 @@ def switch(code: str):
     return redirect(target)
 
 
+def switch_target() -> str:
+    """Where the language switch returns to: this page, but never a URL that carries a token."""
+    if request.path.startswith("/s/"):
+        return "/"
+    query = request.query_string.decode("latin-1")
+    return request.path + ("?" + query if query and "token" not in query else "")
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["lang_switch_target"] = switch_target
+    # The locale is cached on the app context; a request must never see another's choice.
+    app.before_request(refresh)
     app.register_blueprint(bp)

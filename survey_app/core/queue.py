@@ -40,7 +40,10 @@ def get_queue(name: str = "default") -> Queue:
 
 
 def enqueue(queue: str, func: str, *ids, job_id: str | None = None, **options):
-    """Enqueue ``func`` (a dotted path) with id arguments; ``job_id`` makes the enqueue idempotent."""
+    """Enqueue ``func`` (a dotted path) with id arguments.
+
+    ``job_id`` makes the enqueue idempotent.
+    """
     return get_queue(queue).enqueue(func, *ids, job_id=job_id, **options)
 
 

@@ -9,8 +9,12 @@ from .queue import QUEUE_NAMES, redis_connection
 
 
 @click.command("worker")
-@click.option("--queues", default=",".join(QUEUE_NAMES), show_default=True,
-              help="Comma-separated queues to listen on, in priority order.")
+@click.option(
+    "--queues",
+    default=",".join(QUEUE_NAMES),
+    show_default=True,
+    help="Comma-separated queues to listen on, in priority order.",
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker(queues: str, burst: bool) -> None:

@@ -23,18 +23,21 @@ def get_organisation(code: str) -> Organisation | None:
 def require_organisation(code: str) -> Organisation:
     org = get_organisation(code)
     if org is None:
-        known = ", ".join(o.code for o in db.session.scalars(db.select(Organisation).order_by(
-            Organisation.code)))
+        known = ", ".join(
+            o.code for o in db.session.scalars(db.select(Organisation).order_by(Organisation.code))
+        )
         raise PartnerError(f"unknown source {code!r}; registered: {known or 'none'}")
     return org
 
 
-def add_organisation(code: str, name: str, kind: str = "job_database",
-                     contact_email: str | None = None) -> Organisation:
+def add_organisation(
+    code: str, name: str, kind: str = "job_database", contact_email: str | None = None
+) -> Organisation:
     """Register STAR or a job database together with its default brand."""
     if not CODE.match(code):
         raise PartnerError(
-            f"code {code!r} must be 2-32 lower-case letters, digits, '-' or '_', starting with a letter"
+            f"code {code!r} must be 2-32 lower-case letters, digits, '-' or '_', "
+            "starting with a letter"
         )
     if kind not in ("star", "job_database"):
         raise PartnerError(f"kind {kind!r} must be 'star' or 'job_database'")
@@ -44,8 +47,15 @@ def add_organisation(code: str, name: str, kind: str = "job_database",
         raise PartnerError(f"organisation {code!r} already exists")
     org = Organisation(code=code, name=name, kind=kind, contact_email=contact_email)
     org.brands.append(
-        Brand(code=code, name=name, is_default=True, colours={}, notice_intro={},
-              embed_origins=[], privacy_contact=contact_email or "")
+        Brand(
+            code=code,
+            name=name,
+            is_default=True,
+            colours={},
+            notice_intro={},
+            embed_origins=[],
+            privacy_contact=contact_email or "",
+        )
     )
     db.session.add(org)
     db.session.flush()
@@ -57,7 +67,9 @@ def ensure_star() -> Organisation:
     org = get_organisation(STAR_CODE)
     if org is None:
         org = add_organisation(
-            STAR_CODE, "Styrelsen for Arbejdsmarked og Rekruttering", kind="star",
+            STAR_CODE,
+            "Styrelsen for Arbejdsmarked og Rekruttering",
+            kind="star",
             contact_email="star@star.dk",
         )
     return org

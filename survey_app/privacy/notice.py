@@ -31,7 +31,8 @@ CORE = {
 LEGAL_BASIS = {
     "da": (
         "Behandlingen sker efter databeskyttelsesforordningens artikel 6, stk. 1, litra e, og "
-        "lov om organisering og understøttelse af beskæftigelsesindsatsen m.v. § 21 (undersøgelser) "
+        "lov om organisering og understøttelse af beskæftigelsesindsatsen m.v. "
+        "§ 21 (undersøgelser) "
         "og § 38 (statistik)."
     ),
     "en": (

@@ -19,8 +19,10 @@ def validate(path: str) -> None:
         bank = load_bank(path)
     except BankError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{path}: version {bank.version} is valid "
-               f"({len(bank.questions)} questions on {len(bank.pages)} pages)")
+    click.echo(
+        f"{path}: version {bank.version} is valid "
+        f"({len(bank.questions)} questions on {len(bank.pages)} pages)"
+    )
 
 
 @cli.command("load")

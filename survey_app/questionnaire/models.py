@@ -91,8 +91,9 @@ class PageVisit(db.Model):
     __tablename__ = "page_visits"
 
     id = db.Column(db.Integer, primary_key=True)
-    response_id = db.Column(db.ForeignKey("responses.id", ondelete="CASCADE"), nullable=False,
-                            index=True)
+    response_id = db.Column(
+        db.ForeignKey("responses.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     page_id = db.Column(db.String(64), nullable=False)
     mode = db.Column(db.String(16), nullable=False)
     language = db.Column(db.String(5), nullable=False)

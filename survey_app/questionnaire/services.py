@@ -29,8 +29,12 @@ def bank_of(version: BankVersion) -> Bank:
     """The parsed bank of a stored version (cached: versions are immutable)."""
     import json
 
-    return _bank_from_row(version.id, version.content_hash, version.source_file,
-                          json.dumps(version.content, sort_keys=True))
+    return _bank_from_row(
+        version.id,
+        version.content_hash,
+        version.source_file,
+        json.dumps(version.content, sort_keys=True),
+    )
 
 
 def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
@@ -50,13 +54,21 @@ def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
                 "a published version is immutable, give the changed bank a new version"
             )
         return existing, False
-    previous = db.session.execute(
-        db.select(BankVersion).order_by(BankVersion.loaded_at.desc(), BankVersion.id.desc())
-    ).scalars().first()
+    previous = (
+        db.session.execute(
+            db.select(BankVersion).order_by(BankVersion.loaded_at.desc(), BankVersion.id.desc())
+        )
+        .scalars()
+        .first()
+    )
     if previous is not None:
         check_successor(bank_of(previous), bank)
-    row = BankVersion(version=bank.version, content=bank.to_dict(),
-                      content_hash=bank.content_hash, source_file=Path(path).name)
+    row = BankVersion(
+        version=bank.version,
+        content=bank.to_dict(),
+        content_hash=bank.content_hash,
+        source_file=Path(path).name,
+    )
     db.session.add(row)
     db.session.flush()
     audit.record("bank.loaded", "bank_version", row.id, actor_label="cli", version=bank.version)
@@ -67,8 +79,12 @@ def open_response(bank_version: BankVersion, brand, context: dict) -> tuple[Resp
     """Create a response with a fresh access token. Returns (response, raw token)."""
     token = tokens.new_token()
     response = Response(
-        bank_version=bank_version, brand=brand, token_hash=tokens.hash_token(token),
-        token_sealed=tokens.seal(token), short_code=tokens.new_short_code(), context=context,
+        bank_version=bank_version,
+        brand=brand,
+        token_hash=tokens.hash_token(token),
+        token_sealed=tokens.seal(token),
+        short_code=tokens.new_short_code(),
+        context=context,
     )
     db.session.add(response)
     db.session.flush()
@@ -125,8 +141,17 @@ def page_keys(bank: Bank, page_id: str) -> list[str]:
     return keys
 
 
-def save_page(response: Response, bank: Bank, page_id: str, values: dict, *, mode: str,
-              lang: str, device: str, agent_id: int | None = None) -> None:
+def save_page(
+    response: Response,
+    bank: Bank,
+    page_id: str,
+    values: dict,
+    *,
+    mode: str,
+    lang: str,
+    device: str,
+    agent_id: int | None = None,
+) -> None:
     """Store the answers of one page (one row per question), then drop answers routing hides."""
     if response.is_completed:
         raise ResponseClosed()
@@ -157,8 +182,16 @@ def save_page(response: Response, bank: Bank, page_id: str, values: dict, *, mod
     response.mode = mode
     response.language = lang
     response.classification = classify(kept)
-    db.session.add(PageVisit(response_id=response.id, page_id=page_id, mode=mode, language=lang,
-                             device=device, saved_at=utcnow()))
+    db.session.add(
+        PageVisit(
+            response_id=response.id,
+            page_id=page_id,
+            mode=mode,
+            language=lang,
+            device=device,
+            saved_at=utcnow(),
+        )
+    )
 
 
 def complete(response: Response, bank: Bank) -> bool:

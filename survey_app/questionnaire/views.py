@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import (Blueprint, abort, redirect, render_template, request, session, url_for)
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 
 from survey_app.core.db import db
@@ -52,8 +52,12 @@ def _current_response():
 
 def _context(response, bank: Bank, **extra) -> dict:
     return dict(
-        response=response, bank=bank, brand=response.brand.theme(), lang=lang(),
-        ctx=response.context or {}, fill=fill,
+        response=response,
+        bank=bank,
+        brand=response.brand.theme(),
+        lang=lang(),
+        ctx=response.context or {},
+        fill=fill,
         privacy_url=url_for("questionnaire.privacy", brand_code=response.brand.code),
         **extra,
     )
@@ -90,7 +94,8 @@ def current():
     if response.notice_shown_at is None:
         bank = services.bank_of(response.bank_version)
         return render_template(
-            "questionnaire/start.html", notice_core=notice.core_text(lang()),
+            "questionnaire/start.html",
+            notice_core=notice.core_text(lang()),
             **_context(response, bank),
         )
     return redirect(_next_url(response, services.bank_of(response.bank_version)))
@@ -117,8 +122,11 @@ def _next_url(response, bank: Bank, after: str | None = None) -> str:
     for page in pages[start_at:]:
         if after is not None:
             return url_for("questionnaire.page", page_id=page.id)
-        missing = [qid for qid in page.questions
-                   if qid in shown and bank.question(qid).required and qid not in answers]
+        missing = [
+            qid
+            for qid in page.questions
+            if qid in shown and bank.question(qid).required and qid not in answers
+        ]
         if missing:
             return url_for("questionnaire.page", page_id=page.id)
     return url_for("questionnaire.review")
@@ -147,10 +155,22 @@ def page(page_id: str):
         submitted = read_page([bank.question(qid) for qid in pg.questions], pg, request.form)
         merged = {**answers, **submitted}
         errors = validate_page(bank, page_id, submitted, merged, lang())
-        if not errors:
+        # A follow-up that this page's own answers just revealed (positions_filled after
+        # positions) is shown to be answered, not reported as an error it could not avoid.
+        shown_before = {q.id for q in visible_questions(bank, answers)}
+        revealed = {qid for qid in errors if qid not in shown_before and submitted.get(qid) is None}
+        errors = {qid: msg for qid, msg in errors.items() if qid not in revealed}
+        if not errors and not revealed:
             locked = services.locked(response.id)
-            services.save_page(locked, bank, page_id, submitted, mode=session.get("mode", "web"),
-                               lang=lang(), device=device_class())
+            services.save_page(
+                locked,
+                bank,
+                page_id,
+                submitted,
+                mode=session.get("mode", "web"),
+                lang=lang(),
+                device=device_class(),
+            )
             db.session.commit()
             return redirect(_next_url(locked, bank, after=page_id))
         values = merged
@@ -158,8 +178,16 @@ def page(page_id: str):
     questions = [q for q in visible_questions(bank, values) if q.id in pg.questions]
     back = url_for("questionnaire.page", page_id=ids[position - 1]) if position else None
     return render_template(
-        "questionnaire/page.html", page=pg, questions=questions, values=values, errors=errors,
-        position=position + 1, total=len(ids), back_url=back, **_context(response, bank),
+        "questionnaire/page.html",
+        page=pg,
+        questions=questions,
+        values=values,
+        errors=errors,
+        revealed=request.method == "POST" and not errors,
+        position=position + 1,
+        total=len(ids),
+        back_url=back,
+        **_context(response, bank),
     ), (400 if errors else 200)
 
 
@@ -176,8 +204,9 @@ def review():
     if target != url_for("questionnaire.review"):
         return redirect(target)
     questions = visible_questions(bank, answers)
-    return render_template("questionnaire/review.html", questions=questions, values=answers,
-                           **_context(response, bank))
+    return render_template(
+        "questionnaire/review.html", questions=questions, values=answers, **_context(response, bank)
+    )
 
 
 @bp.route("/survey/submit", methods=["POST"])
@@ -214,8 +243,12 @@ def privacy(brand_code: str):
     if brand is None:
         abort(404)
     return render_template(
-        "questionnaire/privacy.html", brand=brand.theme(), lang=lang(),
-        controller=notice.CONTROLLER, dpo=notice.DPO, legal_basis=notice.legal_basis(lang()),
+        "questionnaire/privacy.html",
+        brand=brand.theme(),
+        lang=lang(),
+        controller=notice.CONTROLLER,
+        dpo=notice.DPO,
+        legal_basis=notice.legal_basis(lang()),
         notice_core=notice.core_text(lang()),
     )
 

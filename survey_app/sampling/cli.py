@@ -23,10 +23,20 @@ sample_cli = AppGroup("sample", help="Drawing samples.")
 @postings_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", "source_code", required=True, help="The delivering organisation's code.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "jsonl"]), default="auto",
-              show_default=True)
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the row-numbered error report to this CSV file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "csv", "jsonl"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the row-numbered error report to this CSV file.",
+)
 def import_(path: str, source_code: str, fmt: str, errors_path: str | None) -> None:
     """Import a postings feed file (CSV or JSON lines) delivered by SOURCE."""
     try:
@@ -39,17 +49,26 @@ def import_(path: str, source_code: str, fmt: str, errors_path: str | None) -> N
         db.session.commit()
     except FeedFormatError as exc:
         raise click.ClickException(f"{path}: {exc.message}; nothing was imported") from exc
-    click.echo(f"{path}: {result.total} rows: {result.inserted} new, {result.updated} updated, "
-               f"{result.rejected} rejected (batch {result.batch_id})")
-    if result.rejected:
-        out = open(errors_path, "w", newline="", encoding="utf-8") if errors_path else sys.stderr
-        writer = csv.writer(out)
-        writer.writerow(["row", "field", "value", "reason"])
-        for e in row_errors(result.batch_id):
-            writer.writerow([e.row_number, e.field, e.value, e.reason])
-        if errors_path:
-            out.close()
-            click.echo(f"error report: {errors_path}")
+    click.echo(
+        f"{path}: {result.total} rows: {result.inserted} new, {result.updated} updated, "
+        f"{result.rejected} rejected (batch {result.batch_id})"
+    )
+    if not result.rejected:
+        return
+    if errors_path:
+        with open(errors_path, "w", newline="", encoding="utf-8") as out:
+            write_error_report(result.batch_id, out)
+        click.echo(f"error report: {errors_path}")
+    else:
+        write_error_report(result.batch_id, sys.stderr)
+
+
+def write_error_report(batch_id: int, out) -> None:
+    """The row-numbered report of rejected rows: row, field, value, reason."""
+    writer = csv.writer(out)
+    writer.writerow(["row", "field", "value", "reason"])
+    for e in row_errors(batch_id):
+        writer.writerow([e.row_number, e.field, e.value, e.reason])
 
 
 def _date(_ctx, _param, value):
@@ -64,7 +83,9 @@ def _date(_ctx, _param, value):
 @rounds_cli.command("create")
 @click.argument("code")
 @click.option("--name", default=None)
-@click.option("--window-start", required=True, callback=_date, help="First posting date (YYYY-MM-DD).")
+@click.option(
+    "--window-start", required=True, callback=_date, help="First posting date (YYYY-MM-DD)."
+)
 @click.option("--window-end", required=True, callback=_date, help="Last posting date (YYYY-MM-DD).")
 @click.option("--bank-version", default=None, help="Bank version to pin (default: the latest).")
 def create(code: str, name: str | None, window_start, window_end, bank_version) -> None:
@@ -75,8 +96,10 @@ def create(code: str, name: str | None, window_start, window_end, bank_version) 
     except RoundError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"created round {rnd.code}: postings {rnd.window_start}..{rnd.window_end}, "
-               f"bank {rnd.bank_version.version}")
+    click.echo(
+        f"created round {rnd.code}: postings {rnd.window_start}..{rnd.window_end}, "
+        f"bank {rnd.bank_version.version}"
+    )
 
 
 @sample_cli.command("draw")
@@ -91,8 +114,10 @@ def draw(round_code: str, size: int | None, seed: int | None) -> None:
     except (RoundError, DrawError) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"round {round_code}: frame {result.frame}, eligible {result.eligible}, "
-               f"drawn {result.drawn} (seed {result.seed})")
+    click.echo(
+        f"round {round_code}: frame {result.frame}, eligible {result.eligible}, "
+        f"drawn {result.drawn} (seed {result.seed})"
+    )
     for reason, count in sorted(result.excluded.items()):
         click.echo(f"  excluded: {reason}: {count}")
     for brand, count in sorted(result.by_brand.items()):

@@ -41,31 +41,42 @@ class DrawResult:
 
 def _frame(rnd: FieldingRound):
     return db.session.execute(
-        db.select(Posting.id, Posting.company_id, Posting.production_unit_id, Posting.quality,
-                  Posting.source_id)
+        db.select(
+            Posting.id,
+            Posting.company_id,
+            Posting.production_unit_id,
+            Posting.quality,
+            Posting.source_id,
+        )
         .where(
             Posting.posted_on.between(rnd.window_start, rnd.window_end),
             Posting.duplicate_of_id.is_(None),
-            or_(Posting.kind == "posting",
-                and_(Posting.kind == "job_order", Posting.job_order_status == "closed")),
+            or_(
+                Posting.kind == "posting",
+                and_(Posting.kind == "job_order", Posting.job_order_status == "closed"),
+            ),
         )
         .order_by(Posting.id)
     ).all(), db.session.execute(
         db.select(Posting.id).where(
             Posting.posted_on.between(rnd.window_start, rnd.window_end),
-            Posting.contact_email.is_(None), Posting.contact_phone.is_(None),
+            Posting.contact_email.is_(None),
+            Posting.contact_phone.is_(None),
         )
     ).scalars().all()
 
 
 def _rested_units(rnd: FieldingRound, days: int) -> set[int]:
     since = utcnow() - timedelta(days=days)
-    return set(db.session.scalars(
-        db.select(Case.production_unit_id).where(
-            Case.round_id != rnd.id, Case.created_at >= since,
-            Case.production_unit_id.is_not(None),
+    return set(
+        db.session.scalars(
+            db.select(Case.production_unit_id).where(
+                Case.round_id != rnd.id,
+                Case.created_at >= since,
+                Case.production_unit_id.is_not(None),
+            )
         )
-    ))
+    )
 
 
 def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = None) -> DrawResult:
@@ -115,7 +126,9 @@ def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = 
     result.eligible = len(eligible)
     n = min(size or len(eligible), len(eligible))
     if n == 0:
-        raise DrawError(f"round {rnd.code}: no eligible postings in {rnd.window_start}..{rnd.window_end}")
+        raise DrawError(
+            f"round {rnd.code}: no eligible postings in {rnd.window_start}..{rnd.window_end}"
+        )
     chosen = eligible[:n]  # the order is already a seeded random permutation
     prob = n / len(eligible)
 
@@ -123,8 +136,12 @@ def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = 
     star_brand = next(o for o in orgs.values() if o.is_star).default_brand
     quotas = dict(settings.get("partner_quotas", {}))
     used: Counter = Counter()
-    postings = {p.id: p for p in db.session.scalars(
-        db.select(Posting).where(Posting.id.in_([r.id for r in chosen])))}
+    postings = {
+        p.id: p
+        for p in db.session.scalars(
+            db.select(Posting).where(Posting.id.in_([r.id for r in chosen]))
+        )
+    }
     for row in chosen:
         posting = postings[row.id]
         source = orgs[row.source_id]
@@ -138,14 +155,22 @@ def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = 
             "source_name": source.name,
         }
         response, _token = open_response(rnd.bank_version, brand, context)
-        db.session.add(Case(
-            round_id=rnd.id, posting_id=posting.id, company_id=posting.company_id,
-            production_unit_id=posting.production_unit_id, brand_id=brand.id,
-            response_id=response.id, stratum="all", selection_prob=prob,
-        ))
+        db.session.add(
+            Case(
+                round_id=rnd.id,
+                posting_id=posting.id,
+                company_id=posting.company_id,
+                production_unit_id=posting.production_unit_id,
+                brand_id=brand.id,
+                response_id=response.id,
+                stratum="all",
+                selection_prob=prob,
+            )
+        )
         result.by_brand[brand.code] += 1
     result.drawn = n
     rnd.status = "sampled"
-    audit.record("sample.drawn", "round", rnd.id, seed=seed, drawn=n, eligible=len(eligible),
-                 frame=len(rows))
+    audit.record(
+        "sample.drawn", "round", rnd.id, seed=seed, drawn=n, eligible=len(eligible), frame=len(rows)
+    )
     return result

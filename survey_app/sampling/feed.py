@@ -114,7 +114,9 @@ def _check_header(columns: list[str]) -> None:
     missing = [c for c in required if c not in seen]
     if missing:
         plural = "s" if len(missing) > 1 else ""
-        raise FeedFormatError(f"the header is missing required column{plural}: {', '.join(missing)}")
+        raise FeedFormatError(
+            f"the header is missing required column{plural}: {', '.join(missing)}"
+        )
 
 
 def _decode_error(data: bytes, exc: UnicodeDecodeError, line_no: int | None = None) -> str:

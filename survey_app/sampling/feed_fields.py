@@ -302,7 +302,9 @@ def parse_record(
                     " and cannot be inferred from responsible_unit",
                 )
     if record["close_reason"] and record["status"] not in (None, "closed"):
-        reason = f"close_reason is only allowed when status is closed (status is {record['status']})"
+        reason = (
+            f"close_reason is only allowed when status is closed (status is {record['status']})"
+        )
         errors.append(FieldError("close_reason", raw.get("close_reason"), reason))
     if record["positions"] is None and "positions" not in bad:
         record["positions"] = None if (job_order and record["long_running"]) else 1

@@ -42,12 +42,18 @@ def _company_ids(records: list[dict]) -> dict[str, int]:
     by_cvr: dict[str, dict] = {}
     for r in records:
         by_cvr[r["cvr"]] = {
-            "cvr": r["cvr"], "name": r["company_name"],
+            "cvr": r["cvr"],
+            "name": r["company_name"],
             "sole_proprietorship": bool(r.get("sole_proprietorship")),
-            "industry_code": r.get("industry_code"), "sector": r.get("sector"),
+            "industry_code": r.get("industry_code"),
+            "sector": r.get("sector"),
         }
-    upsert(Company, list(by_cvr.values()), ["cvr"],
-           ["name", "sole_proprietorship", "industry_code", "sector"])
+    upsert(
+        Company,
+        list(by_cvr.values()),
+        ["cvr"],
+        ["name", "sole_proprietorship", "industry_code", "sector"],
+    )
     rows = db.session.execute(
         db.select(Company.cvr, Company.id).where(Company.cvr.in_(list(by_cvr)))
     )
@@ -56,16 +62,21 @@ def _company_ids(records: list[dict]) -> dict[str, int]:
 
 def _unit_ids(records: list[dict], companies: dict[str, int]) -> dict[str, int]:
     units = {
-        r["p_number"]: {"p_number": r["p_number"], "company_id": companies[r["cvr"]],
-                        "municipality_code": r.get("municipality_code")}
-        for r in records if r.get("p_number")
+        r["p_number"]: {
+            "p_number": r["p_number"],
+            "company_id": companies[r["cvr"]],
+            "municipality_code": r.get("municipality_code"),
+        }
+        for r in records
+        if r.get("p_number")
     }
     if not units:
         return {}
     upsert(ProductionUnit, list(units.values()), ["p_number"], ["company_id", "municipality_code"])
     rows = db.session.execute(
-        db.select(ProductionUnit.p_number, ProductionUnit.id)
-        .where(ProductionUnit.p_number.in_(list(units)))
+        db.select(ProductionUnit.p_number, ProductionUnit.id).where(
+            ProductionUnit.p_number.in_(list(units))
+        )
     )
     return dict(rows.all())
 
@@ -76,22 +87,29 @@ def _store_chunk(source: Organisation, records: list[dict]) -> tuple[int, int]:
     records = list(latest.values())
     companies = _company_ids(records)
     units = _unit_ids(records, companies)
-    existing = set(db.session.scalars(
-        db.select(Posting.source_posting_id).where(
-            Posting.source_id == source.id,
-            Posting.source_posting_id.in_(list(latest)),
+    existing = set(
+        db.session.scalars(
+            db.select(Posting.source_posting_id).where(
+                Posting.source_id == source.id,
+                Posting.source_posting_id.in_(list(latest)),
+            )
         )
-    ))
+    )
     now = utcnow()
     rows = []
     for r in records:
         row = {f: r.get(f) for f in POSTING_FIELDS}
         row.update(
-            source_id=source.id, source_posting_id=r["source_posting_id"],
-            company_id=companies[r["cvr"]], production_unit_id=units.get(r.get("p_number") or ""),
-            job_order_status=r.get("status"), quality=quality_score(r),
-            internal=bool(r.get("internal")), long_running=bool(r.get("long_running")),
-            imported_at=now, updated_at=now,
+            source_id=source.id,
+            source_posting_id=r["source_posting_id"],
+            company_id=companies[r["cvr"]],
+            production_unit_id=units.get(r.get("p_number") or ""),
+            job_order_status=r.get("status"),
+            quality=quality_score(r),
+            internal=bool(r.get("internal")),
+            long_running=bool(r.get("long_running")),
+            imported_at=now,
+            updated_at=now,
         )
         rows.append(row)
     update = [c for c in rows[0] if c not in ("source_id", "source_posting_id", "imported_at")]
@@ -99,8 +117,9 @@ def _store_chunk(source: Organisation, records: list[dict]) -> tuple[int, int]:
     return len(records) - len(existing), len(existing)
 
 
-def import_postings(fileobj: BinaryIO, source: Organisation, filename: str,
-                    fmt: str = "auto") -> ImportResult:
+def import_postings(
+    fileobj: BinaryIO, source: Organisation, filename: str, fmt: str = "auto"
+) -> ImportResult:
     """Import one feed file. Raises FeedFormatError (after recording a failed batch) if the
     file is unreadable as a whole; bad rows are stored as ImportRowError, good rows kept."""
     batch = ImportBatch(source_id=source.id, filename=Path(filename).name[:300], fmt=fmt)
@@ -115,9 +134,13 @@ def import_postings(fileobj: BinaryIO, source: Organisation, filename: str,
             if isinstance(result, BadRow):
                 rejected += 1
                 db.session.add_all(
-                    ImportRowError(batch_id=batch.id, row_number=result.row_number,
-                                   field=e.field, value=None if e.value is None else str(e.value)[:500],
-                                   reason=e.reason[:300])
+                    ImportRowError(
+                        batch_id=batch.id,
+                        row_number=result.row_number,
+                        field=e.field,
+                        value=None if e.value is None else str(e.value)[:500],
+                        reason=e.reason[:300],
+                    )
                     for e in result.errors
                 )
                 continue
@@ -130,21 +153,36 @@ def import_postings(fileobj: BinaryIO, source: Organisation, filename: str,
             inserted, updated = inserted + i, updated + u
     except FeedFormatError as exc:
         db.session.rollback()
-        failed = ImportBatch(source_id=source.id, filename=Path(filename).name[:300], fmt=fmt,
-                             status="failed", error=exc.message, finished_at=utcnow())
+        failed = ImportBatch(
+            source_id=source.id,
+            filename=Path(filename).name[:300],
+            fmt=fmt,
+            status="failed",
+            error=exc.message,
+            finished_at=utcnow(),
+        )
         db.session.add(failed)
         db.session.commit()
         raise
     batch.rows_total, batch.rows_inserted = total, inserted
     batch.rows_updated, batch.rows_rejected = updated, rejected
     batch.status, batch.finished_at = "done", utcnow()
-    audit.record("postings.imported", "import_batch", batch.id, source=source.code,
-                 total=total, inserted=inserted, updated=updated, rejected=rejected)
+    audit.record(
+        "postings.imported",
+        "import_batch",
+        batch.id,
+        source=source.code,
+        total=total,
+        inserted=inserted,
+        updated=updated,
+        rejected=rejected,
+    )
     return ImportResult(batch.id, total, inserted, updated, rejected)
 
 
 def row_errors(batch_id: int):
     return db.session.scalars(
-        db.select(ImportRowError).filter_by(batch_id=batch_id)
+        db.select(ImportRowError)
+        .filter_by(batch_id=batch_id)
         .order_by(ImportRowError.row_number, ImportRowError.id)
     )

@@ -109,8 +109,9 @@ class ImportRowError(db.Model):
     __tablename__ = "import_row_errors"
 
     id = db.Column(db.Integer, primary_key=True)
-    batch_id = db.Column(db.ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+    batch_id = db.Column(
+        db.ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     row_number = db.Column(db.Integer, nullable=False)
     field = db.Column(db.String(64), nullable=False)
     value = db.Column(db.Text, nullable=True)
@@ -142,8 +143,10 @@ class Case(db.Model):
     """One sampled posting in one round, fielded under one brand, with one response."""
 
     __tablename__ = "cases"
-    __table_args__ = (db.UniqueConstraint("round_id", "posting_id"),
-                      db.UniqueConstraint("round_id", "company_id"))
+    __table_args__ = (
+        db.UniqueConstraint("round_id", "posting_id"),
+        db.UniqueConstraint("round_id", "company_id"),
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     round_id = db.Column(db.ForeignKey("rounds.id"), nullable=False, index=True)

@@ -6,9 +6,11 @@ How a title is matched:
 * The title is normalised: case-folded, punctuation turned into spaces, whitespace collapsed.
   Hyphens are tried both ways, as a space ("SOSU-assistent" -> "sosu assistent") and removed
   ("IT-supporter" -> "itsupporter"), so a keyword written either way matches.
-* ``match = stem`` (the default): the keyword must start or end a word. Danish compounds put the
-  head at the end and modifiers in front, so "chauffør" matches "Buschauffør" and "lager..."
-  keywords match "Lagermedarbejdere", while a keyword buried in the middle of a word does not.
+* ``match = stem`` (the default): the keyword must start a word, or end it (optionally followed
+  by a plural ending). Danish compounds put the head at the end and modifiers in front, so
+  "chauffør" matches "Buschauffør", "sygeplejerske" matches "Operationssygeplejersker" and
+  "lagermedarbejder" matches "Lagermedarbejdere", while a keyword buried in the middle of a word
+  ("kok" in "bankokunde") does not.
 * ``match = word``: the keyword must be a whole word (or phrase), optionally with a plural ending
   (s, es, e, r, er, ere). Used for short or English keywords ("nurse" must not hit "nursery").
 * The longest matching keyword wins ("buschauffør" beats "chauffør"); ties go to the row listed
@@ -51,7 +53,7 @@ def _clean(text: str) -> str:
 
 
 def normalise_title(title: str) -> tuple[str, ...]:
-    """The forms of ``title`` that keywords are matched against (hyphen as space, hyphen removed)."""
+    """The forms of ``title`` keywords are matched against: hyphen as space, hyphen removed."""
     base = _clean(title)
     spaced = _SPACE.sub(" ", base.replace("-", " ")).strip()
     # "Social- og sundhedsassistent": a dangling hyphen before a space marks an elided compound

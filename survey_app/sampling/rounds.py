@@ -32,8 +32,14 @@ def get_round(code: str) -> FieldingRound:
     return rnd
 
 
-def create_round(code: str, name: str, window_start: date, window_end: date,
-                 bank_version: str | None = None, settings: dict | None = None) -> FieldingRound:
+def create_round(
+    code: str,
+    name: str,
+    window_start: date,
+    window_end: date,
+    bank_version: str | None = None,
+    settings: dict | None = None,
+) -> FieldingRound:
     if not CODE.match(code):
         raise RoundError(f"round code {code!r}: use 1-32 letters, digits, '.', '-' or '_'")
     if window_end < window_start:
@@ -48,16 +54,24 @@ def create_round(code: str, name: str, window_start: date, window_end: date,
     version = db.session.execute(query).scalars().first()
     if version is None:
         raise RoundError(
-            f"bank version {bank_version!r} is not loaded" if bank_version
+            f"bank version {bank_version!r} is not loaded"
+            if bank_version
             else "no bank version is loaded: run `survey-app bank load FILE` first"
         )
     unknown = set(settings or {}) - set(DEFAULT_SETTINGS)
     if unknown:
         raise RoundError(f"unknown round settings: {', '.join(sorted(unknown))}")
-    rnd = FieldingRound(code=code, name=name, window_start=window_start, window_end=window_end,
-                        bank_version=version, settings={**DEFAULT_SETTINGS, **(settings or {})})
+    rnd = FieldingRound(
+        code=code,
+        name=name,
+        window_start=window_start,
+        window_end=window_end,
+        bank_version=version,
+        settings={**DEFAULT_SETTINGS, **(settings or {})},
+    )
     db.session.add(rnd)
     db.session.flush()
-    audit.record("round.created", "round", rnd.id, actor_label="cli", code=code,
-                 bank_version=version.version)
+    audit.record(
+        "round.created", "round", rnd.id, actor_label="cli", code=code, bank_version=version.version
+    )
     return rnd

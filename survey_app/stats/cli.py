@@ -15,8 +15,13 @@ from .export import write_csv
 @click.command("export")
 @click.option("--round", "round_code", required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: standard output).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (default: standard output).",
+)
 @with_appcontext
 def export(round_code: str, fmt: str, output: str | None) -> None:
     """Export a round's dataset: one row per case with its answers."""

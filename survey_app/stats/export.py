@@ -52,28 +52,50 @@ def answer_columns(rnd: FieldingRound) -> list[str]:
 def iter_rows(rnd: FieldingRound, brand_ids: set[int] | None = None) -> Iterator[list[str]]:
     """Header then rows; ``brand_ids`` limits the cases to those brands (a partner's view)."""
     columns = answer_columns(rnd)
+    # Plain values only: the batches below are expunged to keep memory flat.
+    round_id, round_code, version = rnd.id, rnd.code, rnd.bank_version.version
     yield list(PROVENANCE) + columns
     brands = {b.id: b.code for b in db.session.scalars(db.select(Brand))}
     last_id = 0
     while True:
-        query = (db.select(Case, Response).join(Response, Case.response_id == Response.id)
-                 .where(Case.round_id == rnd.id, Case.id > last_id)
-                 .order_by(Case.id).limit(BATCH))
+        query = (
+            db.select(Case, Response)
+            .join(Response, Case.response_id == Response.id)
+            .where(Case.round_id == round_id, Case.id > last_id)
+            .order_by(Case.id)
+            .limit(BATCH)
+            .execution_options(populate_existing=True)
+        )
         if brand_ids is not None:
             query = query.where(Case.brand_id.in_(brand_ids))
         batch = db.session.execute(query).all()
         if not batch:
             return
         answers: dict[int, dict] = {}
-        for a in db.session.scalars(db.select(Answer).where(
-                Answer.response_id.in_([r.id for _, r in batch]))):
+        for a in db.session.scalars(
+            db.select(Answer).where(Answer.response_id.in_([r.id for _, r in batch]))
+        ):
             answers.setdefault(a.response_id, {})[a.question_id] = a.value
         for case, resp in batch:
             given = answers.get(resp.id, {})
-            row = [case.id, rnd.code, rnd.bank_version.version, brands.get(case.brand_id),
-                   case.status, case.channel, case.stratum, case.selection_prob, resp.status,
-                   resp.mode, resp.language, resp.notice_version, resp.notice_shown_at,
-                   resp.started_at, resp.completed_at, resp.classification]
+            row = [
+                case.id,
+                round_code,
+                version,
+                brands.get(case.brand_id),
+                case.status,
+                case.channel,
+                case.stratum,
+                case.selection_prob,
+                resp.status,
+                resp.mode,
+                resp.language,
+                resp.notice_version,
+                resp.notice_shown_at,
+                resp.started_at,
+                resp.completed_at,
+                resp.classification,
+            ]
             row += [given.get(c) for c in columns]
             yield [safe_cell(v) for v in row]
         last_id = batch[-1][0].id

@@ -23,8 +23,11 @@ bp = Blueprint("stats", __name__, template_folder="templates")
 def _brand_scope() -> set[int] | None:
     if sees_all_organisations(current_user):
         return None
-    return set(db.session.scalars(
-        db.select(Brand.id).filter_by(organisation_id=current_user.organisation_id)))
+    return set(
+        db.session.scalars(
+            db.select(Brand.id).filter_by(organisation_id=current_user.organisation_id)
+        )
+    )
 
 
 @bp.route("/staff/rounds")
@@ -41,22 +44,31 @@ def export_csv(code: str):
     if rnd is None:
         abort(404)
     scope = _brand_scope()
-    audit.record("export.created", "round", rnd.id, format="csv",
-                 scope="all" if scope is None else "own brand")
+    audit.record(
+        "export.created",
+        "round",
+        rnd.id,
+        format="csv",
+        scope="all" if scope is None else "own brand",
+    )
     db.session.commit()
-    rnd = db.session.get(FieldingRound, rnd.id)
+    round_id = rnd.id
 
     def generate():
+        # Streamed after the view returned: load the round in the generator's own session.
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in iter_rows(rnd, scope):
+        for row in iter_rows(db.session.get(FieldingRound, round_id), scope):
             writer.writerow(row)
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
 
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{code}.csv"'})
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{code}.csv"'},
+    )
 
 
 def init_app(app) -> None:

@@ -29,7 +29,7 @@ def two_strata_sample():
     #     5 success, 3 other_profile, 2 not_filled. Areas: first 6 "Nord", last 4 "Syd".
     outcomes_s1 = ["success"] * 5 + ["other_profile"] * 3 + ["not_filled"] * 2
     units = [
-        respondent(f"s1-{i}", "S1", o, 0.1, "Nord" if i < 6 else "Syd", positions=2 if i == 9 else 1)
+        respondent(f"s1-{i}", "S1", o, 0.1, "Nord" if i < 6 else "Syd", positions=1 + (i == 9))
         for i, o in enumerate(outcomes_s1)
     ]
     # S2: 4 respondents, p = 0.1 (frame 40, weight 10): success, not_filled, ongoing, other.
@@ -96,7 +96,7 @@ def test_intervals_contain_estimate():
     for cell in estimate_cells(units, weighting, "rar_area"):
         assert cell.ci_low <= cell.estimate <= cell.ci_high, cell
         if cell.measure.startswith(("frr", "share")):
-            assert 0 <= cell.ci_low and cell.ci_high <= 1
+            assert cell.ci_low >= 0 and cell.ci_high <= 1
 
 
 def srs_sample(n, failed, big_n):

@@ -1,0 +1,1 @@
+"""Infrastructure every feature module shares: config, database, queue, i18n, branding, audit."""

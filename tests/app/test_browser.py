@@ -1,0 +1,66 @@
+"""A respondent in headless Chromium: open the link, read the notice, answer, send."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from survey_app.core.db import db
+from survey_app.questionnaire.models import Response
+from survey_app.questionnaire.services import link_token
+from survey_app.sampling.models import Case
+
+pytestmark = pytest.mark.browser
+
+
+def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
+    case = db.session.scalars(
+        db.select(Case).where(Case.brand.has(code="jobportalen")).order_by(Case.id)
+    ).first()
+    token = link_token(case.response)
+    page.goto(f"{live_server}/s/{token}")
+    assert token not in page.url  # the token left the address bar
+    assert page.locator("html").get_attribute("lang") == "da"
+    assert page.get_by_text("Jobportalen deltager i STARs").is_visible()
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("button", name="Start the survey").is_visible()
+    page.get_by_role("link", name="Dansk").click()
+    page.get_by_role("button", name="Start undersøgelsen").click()
+
+    page.get_by_label("Ja").check()
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    page.get_by_label("Afsluttet", exact=False).check()
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    # An error first: the summary is shown and links to the field.
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    assert page.locator(".error-summary").is_visible()
+    page.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
+    page.locator("#positions").fill("1")
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    page.locator("#applicants").fill("0")
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    page.locator("input[name=unfilled_reason]").first.check()
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    page.locator("input[name=channels]").first.check()
+    page.locator("input[name=job_order]").first.check()
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    page.locator("#comment").fill("Ingen ansøgere")
+    page.get_by_role("button", name="Gem og fortsæt").click()
+    assert page.get_by_role("heading", name="Tjek dine svar").is_visible()
+    page.get_by_role("button", name="Send dine svar").click()
+    assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
+    shot = os.environ.get("SURVEY_SCREENSHOT_DIR")
+    if shot:
+        page.screenshot(path=f"{shot}/done.png", full_page=True)
+
+    response = db.session.get(Response, case.response_id, populate_existing=True)
+    assert response.status == "completed"
+    assert response.classification == "not_filled"
+    assert response.answer_dict()["comment"] == "Ingen ansøgere"
+    assert response.answer_dict()["applicants"] == 0
+    assert "qualified_applicants" not in response.answer_dict()
+
+    # The link now says the answers are in and cannot be changed.
+    page.goto(f"{live_server}/s/{token}")
+    assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
