@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="core/static",
     )
 
-    from .core import config, i18n
+    from .core import config, i18n, logs
     from .core.db import db, migrate
     from .core.security import init_app as init_security
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         compare_type=True,
     )
     i18n.init_app(app)
+    logs.init_app(app)
     init_security(app)
 
     from .core import audit  # noqa: F401 - registers the model

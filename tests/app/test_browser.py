@@ -64,3 +64,30 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
     # The link now says the answers are in and cannot be changed.
     page.goto(f"{live_server}/s/{token}")
     assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
+
+
+def test_tokens_never_reach_the_access_log(demo, live_server, page):
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(self.format(record))
+
+    handler = Collect()
+    logger = logging.getLogger("werkzeug")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        case = db.session.scalars(db.select(Case).order_by(Case.id)).first()
+        token = link_token(case.response)
+        page.goto(f"{live_server}/s/{token}")
+        page.goto(f"{live_server}/survey?token={token}")
+    finally:
+        logger.removeHandler(handler)
+    assert any("/s/<redacted>" in line for line in handler.lines), handler.lines
+    assert any("token=<redacted>" in line for line in handler.lines), handler.lines
+    assert not any(token in line for line in handler.lines)
