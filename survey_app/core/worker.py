@@ -5,6 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
+from .jobs import set_worker_app
 from .queue import QUEUE_NAMES, redis_connection
 
 
@@ -27,5 +28,6 @@ def worker(queues: str, burst: bool) -> None:
     unknown = sorted(set(names) - set(QUEUE_NAMES))
     if unknown:
         raise click.ClickException(f"unknown queues: {', '.join(unknown)}")
+    set_worker_app(current_app._get_current_object())
     w = Worker(names, connection=redis_connection())
     w.work(with_scheduler=True, burst=burst)

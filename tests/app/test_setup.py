@@ -122,3 +122,42 @@ def test_import_contracts_hold():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.postgres_only
+def test_separate_worker_process_runs_jobs_against_the_database(ctx, database_url):
+    """Production mode: the web process enqueues, a `survey-app worker` process runs the job."""
+    import os
+
+    from survey_app.core.audit import AuditEvent
+    from survey_app.core.queue import enqueue
+
+    job = enqueue("maintenance", "survey_app.core.jobs.ping", "from-test", job_id="ping-1")
+    assert job.get_status() == "queued"
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": database_url,
+        "SURVEY_REDIS_URL": ctx.config["REDIS_URL"],
+        "SURVEY_SECRET_KEY": "x" * 32,
+    }
+    worker = Path(sys.executable).with_name("survey-app")
+    result = subprocess.run(
+        [str(worker), "worker", "--burst", "--queues", "maintenance"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    job.refresh()
+    assert job.get_status() == "finished" and job.return_value() == "from-test"
+    event = db.session.scalars(db.select(AuditEvent).filter_by(action="queue.ping")).one()
+    assert event.details == {"label": "from-test", "mode": "redis"}
+
+
+def test_worker_command_refuses_the_embedded_mode(tmp_path):
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "x" * 32}
+    )
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0 and "no SURVEY_REDIS_URL" in result.output
