@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -28,8 +27,6 @@ DEFAULTS: dict[str, object] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "REDIS_URL": None,
     "DATABASE_URL": None,
-    # Bank file loaded by the demo and offered by default.
-    "DEFAULT_BANK_FILE": str(Path(__file__).resolve().parents[1] / "questionnaire" / "data"),
 }
 
 
@@ -67,6 +64,4 @@ def load_config(app, test_config: dict | None = None) -> None:
     app.config["EMBEDDED_QUEUE"] = not app.config.get("REDIS_URL")
     # A key that seals access tokens so invitations can be re-sent; defaults to one derived
     # from the secret key, but operators should set it separately so rotations are independent.
-    app.config.setdefault(
-        "TOKEN_KEY", os.environ.get("SURVEY_TOKEN_KEY") or app.config["SECRET_KEY"]
-    )
+    app.config.setdefault("TOKEN_KEY", app.config["SECRET_KEY"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from survey_app.core import audit, tokens
@@ -18,23 +17,16 @@ class ResponseClosed(Exception):
     """The response is completed; its answers can no longer change through the link."""
 
 
-@lru_cache(maxsize=32)
-def _bank_from_row(version_id: int, content_hash: str, source: str, content_json: str) -> Bank:
-    import json
-
-    return parse_bank(json.loads(content_json), source)
+_parsed: dict[tuple[int, str], Bank] = {}
 
 
 def bank_of(version: BankVersion) -> Bank:
-    """The parsed bank of a stored version (cached: versions are immutable)."""
-    import json
-
-    return _bank_from_row(
-        version.id,
-        version.content_hash,
-        version.source_file,
-        json.dumps(version.content, sort_keys=True),
-    )
+    """The parsed bank of a stored version, parsed once per process (versions are immutable)."""
+    key = (version.id, version.content_hash)
+    bank = _parsed.get(key)
+    if bank is None:
+        bank = _parsed[key] = parse_bank(version.content, version.source_file)
+    return bank
 
 
 def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
