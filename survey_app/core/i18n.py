@@ -3,7 +3,7 @@ and falls back to the browser's preference and then Danish."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, refresh
 
 babel = Babel()
@@ -16,6 +16,9 @@ def select_locale() -> str:
     if asked in languages:
         session["lang"] = asked
         return asked
+    # Embedded pages carry the choice in their signed handle: third-party cookies may be blocked.
+    if g.get("embed_lang") in languages:
+        return g.embed_lang
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -35,10 +38,11 @@ def switch(code: str):
 
 def switch_target() -> str:
     """Where the language switch returns to: this page, but never a URL that carries a token."""
-    if request.path.startswith("/s/"):
+    if request.path.startswith(("/s/", "/embed/s/", "/embed/launch")):
         return "/"
     query = request.query_string.decode("latin-1")
-    return request.path + ("?" + query if query and "token" not in query else "")
+    secret = any(name in query for name in ("token", "jwt", "handle"))
+    return request.path + ("?" + query if query and not secret else "")
 
 
 def init_app(app) -> None:

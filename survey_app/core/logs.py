@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
-# /s/<token> and /embed/s/<token>, and token-like query parameters (jwt=..., token=...)
+# /s/<token>, /embed/s/<token>, the embed session handle /embed/h/<handle>, and token-like
+# query parameters (jwt=..., token=...)
 _PATTERNS = (
-    (re.compile(r"(/s/)[^\s/?\"]+"), r"\1<redacted>"),
+    (re.compile(r"(/s/|/embed/h/)[^\s/?\"]+"), r"\1<redacted>"),
     (re.compile(r"([?&](?:token|jwt|t)=)[^\s&\"]+"), r"\1<redacted>"),
 )
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")

@@ -68,3 +68,40 @@ class Brand(db.Model):
             privacy_contact=self.privacy_contact or "",
             embed_origins=tuple(self.embed_origins or ()),
         )
+
+
+class LaunchKey(db.Model):
+    """A key a partner signs its embed launch JWTs with (HS256).
+
+    ``secret`` is a *shared* secret: STAR and the partner both hold it, so it is stored as given
+    (random 32 bytes, URL-safe base64) and shown to the partner's operator once. A revoked key
+    never verifies again; rotation adds a new key and revokes the old ones.
+    """
+
+    __tablename__ = "launch_keys"
+
+    id = db.Column(db.Integer, primary_key=True)
+    organisation_id = db.Column(db.ForeignKey("organisations.id"), nullable=False, index=True)
+    #: the key id the partner names in the JWT header ``kid``
+    kid = db.Column(db.String(64), nullable=False, unique=True)
+    secret = db.Column(db.String(128), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    revoked_at = db.Column(db.DateTime, nullable=True)
+
+    organisation = db.relationship("Organisation")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UsedLaunchJti(db.Model):
+    """A launch JWT id already used: a replayed launch is refused."""
+
+    __tablename__ = "used_launch_jtis"
+
+    organisation_id = db.Column(db.ForeignKey("organisations.id"), primary_key=True)
+    jti = db.Column(db.String(128), primary_key=True)
+    used_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    #: the token's exp: rows past it can be purged (the token would be refused as expired anyway)
+    expires_at = db.Column(db.DateTime, nullable=False, index=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import secrets
+
+from sqlalchemy.exc import IntegrityError
 
 from survey_app.core import audit
-from survey_app.core.db import db
+from survey_app.core.db import db, utcnow
 
-from .models import STAR_CODE, Brand, Organisation
+from .models import STAR_CODE, Brand, LaunchKey, Organisation, UsedLaunchJti
 
 CODE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 
@@ -77,3 +80,70 @@ def ensure_star() -> Organisation:
 
 def brand_by_code(code: str) -> Brand | None:
     return db.session.execute(db.select(Brand).filter_by(code=code)).scalar_one_or_none()
+
+
+def create_launch_key(org: Organisation) -> LaunchKey:
+    """A new launch-signing key for a job database (a shared secret: show it once)."""
+    if org.is_star:
+        raise PartnerError("STAR does not launch embedded surveys; only job databases do")
+    key = LaunchKey(
+        organisation_id=org.id,
+        kid=f"{org.code}-{secrets.token_hex(6)}",
+        secret=secrets.token_urlsafe(32),
+    )
+    db.session.add(key)
+    db.session.flush()
+    audit.record("launch_key.created", "launch_key", key.id, org=org.code, kid=key.kid)
+    return key
+
+
+def active_launch_keys(org: Organisation) -> list[LaunchKey]:
+    return list(
+        db.session.scalars(
+            db.select(LaunchKey)
+            .filter_by(organisation_id=org.id, revoked_at=None)
+            .order_by(LaunchKey.id)
+        )
+    )
+
+
+def revoke_launch_key(org: Organisation, kid: str) -> LaunchKey:
+    key = db.session.execute(
+        db.select(LaunchKey).filter_by(organisation_id=org.id, kid=kid)
+    ).scalar_one_or_none()
+    if key is None:
+        raise PartnerError(f"no launch key {kid!r} for {org.code}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record("launch_key.revoked", "launch_key", key.id, org=org.code, kid=kid)
+    return key
+
+
+def rotate_launch_key(org: Organisation) -> LaunchKey:
+    """Create a new key and revoke every older one of the organisation."""
+    old = active_launch_keys(org)
+    key = create_launch_key(org)
+    for k in old:
+        revoke_launch_key(org, k.kid)
+    return key
+
+
+def launch_key_by_kid(kid: str) -> LaunchKey | None:
+    """The active key with that id, or None (unknown or revoked)."""
+    if not kid or len(kid) > 64:
+        return None
+    return db.session.execute(
+        db.select(LaunchKey).filter_by(kid=kid, revoked_at=None)
+    ).scalar_one_or_none()
+
+
+def use_launch_jti(org: Organisation, jti: str, expires_at) -> bool:
+    """Record a launch token id; False if it was used before (a replay)."""
+    if db.session.get(UsedLaunchJti, (org.id, jti)) is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(UsedLaunchJti(organisation_id=org.id, jti=jti, expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True

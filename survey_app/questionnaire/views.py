@@ -112,8 +112,12 @@ def start():
     return redirect(url_for("questionnaire.current"))
 
 
-def _next_url(response, bank: Bank, after: str | None = None) -> str:
-    """The first visible page from ``after`` on that still lacks a required answer, else review."""
+def _next_url(
+    response, bank: Bank, after: str | None = None, *, prefix: str = "questionnaire", **url_args
+) -> str:
+    """The first visible page from ``after`` on that still lacks a required answer, else review.
+
+    ``prefix`` and ``url_args`` name the blueprint (the embedded flow carries its handle)."""
     answers = response.answer_dict()
     pages = visible_pages(bank, answers)
     ids = [p.id for p in pages]
@@ -121,15 +125,15 @@ def _next_url(response, bank: Bank, after: str | None = None) -> str:
     shown = {q.id for q in visible_questions(bank, answers)}
     for page in pages[start_at:]:
         if after is not None:
-            return url_for("questionnaire.page", page_id=page.id)
+            return url_for(f"{prefix}.page", page_id=page.id, **url_args)
         missing = [
             qid
             for qid in page.questions
             if qid in shown and bank.question(qid).required and qid not in answers
         ]
         if missing:
-            return url_for("questionnaire.page", page_id=page.id)
-    return url_for("questionnaire.review")
+            return url_for(f"{prefix}.page", page_id=page.id, **url_args)
+    return url_for(f"{prefix}.review", **url_args)
 
 
 @bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
@@ -254,5 +258,8 @@ def privacy(brand_code: str):
 
 
 def init_app(app) -> None:
+    from . import embed
+
     app.register_blueprint(bp)
+    embed.init_app(app)
     app.jinja_env.globals.setdefault("current_locale", lambda: lang())

@@ -1,0 +1,294 @@
+"""The survey embedded in a partner's site (an iframe), working with third-party cookies blocked.
+
+The session is not a cookie: a signed, expiring *handle* in the URL path carries the response.
+It is ``URLSafeTimedSerializer(SECRET_KEY, salt)`` over ``{"r": response id, "n": nonce,
+"o": parent origin}``; it never holds the access token, which leaves the URL at the first redirect.
+
+CSRF: the embed blueprint is exempt from Flask-WTF's cookie-bound token. Instead every POST must
+carry the handle in a hidden ``handle`` field equal to the one in the path, and it must verify
+(signature, age, response). This is equivalent: CSRF works by a foreign site making the browser
+send *ambient* credentials (a cookie). Here there are none; the only credential is the handle,
+an unguessable signed value the attacker cannot read (same-origin policy, ``Referrer-Policy:
+no-referrer``) and so cannot put into a forged form, exactly like a synchronizer token.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_babel import refresh
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from survey_app.core.db import db
+from survey_app.core.security import csrf
+from survey_app.privacy import notice
+
+from . import services
+from .forms import read_page
+from .launch import verify_launch
+from .routing import validate_page, visible_pages, visible_questions
+from .views import _context, _invalid_link, _next_url, device_class, lang
+
+bp = Blueprint(
+    "embed",
+    __name__,
+    url_prefix="/embed",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+MODE = "embed"
+_SALT = "embed-session-v1"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def _max_age() -> int:
+    return int(current_app.config.get("EMBED_HANDLE_MAX_AGE", 4 * 3600))
+
+
+def allowed_origins(brand) -> list[str]:
+    """The brand's embed origins that are well-formed (nothing else reaches a header)."""
+    return [o.rstrip("/") for o in (brand.embed_origins or ()) if _ORIGIN.match(o.rstrip("/"))]
+
+
+def make_handle(response_id: int, origin: str = "", language: str = "") -> str:
+    """A signed handle for the response; it also carries the parent origin and the language,
+    which a cookie would hold outside the iframe."""
+    data = {"r": response_id, "n": secrets.token_urlsafe(8), "o": origin, "l": language}
+    return _serializer().dumps(data)
+
+
+def read_handle(handle: str) -> dict | None:
+    if not handle or len(handle) > 500:
+        return None
+    try:
+        data = _serializer().loads(handle, max_age=_max_age())
+    except BadSignature:  # includes SignatureExpired
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+        return None
+    return data
+
+
+def _open(response, handle: str | None = None):
+    """Redirect into the cookie-free flow for ``response`` (a fresh handle)."""
+    if response is None:
+        return _invalid_link()
+    origin = (request.args.get("origin") or "").rstrip("/")
+    if origin not in allowed_origins(response.brand):
+        origin = ""
+    language = request.args.get("lang", "")
+    if language not in current_app.config["LANGUAGES"]:
+        language = ""
+    return redirect(url_for("embed.current", handle=make_handle(response.id, origin, language)))
+
+
+def _load(handle: str):
+    """(response, handle data) for a valid handle, with the brand's frame-ancestors set."""
+    data = read_handle(handle)
+    if data is None:
+        return None, None
+    response = db.session.get(services.Response, data["r"])
+    if response is None:
+        return None, None
+    if request.method == "POST" and request.form.get("handle") != handle:
+        return None, None
+    origins = allowed_origins(response.brand)
+    if origins:
+        g.frame_ancestors = " ".join(origins)
+    if data.get("l") in current_app.config["LANGUAGES"]:
+        g.embed_lang = data["l"]
+        refresh()  # the locale follows the handle from here on
+    return response, data
+
+
+def _render(template: str, response, data, handle: str, bank, status: int = 200, **extra):
+    origins = allowed_origins(response.brand)
+    parent = data.get("o") if data.get("o") in origins else ""
+    return render_template(
+        template,
+        handle=handle,
+        parent_origin=parent,
+        allowed_origins=origins,
+        lang_switch_url=lambda code: url_for("embed.switch_lang", handle=handle, code=code),
+        **_context(response, bank, **extra),
+    ), status
+
+
+@bp.route("/s/<token>")
+def enter(token: str):
+    # The access token is exchanged at once; it never reaches another URL or the handle.
+    return _open(services.find_by_token(token))
+
+
+@bp.route("/launch")
+def launch():
+    response_id = verify_launch(request.args.get("jwt", ""))
+    response = db.session.get(services.Response, response_id) if response_id else None
+    db.session.commit()  # keeps the used jti
+    return _open(response)
+
+
+@bp.route("/h/<handle>/lang/<code>")
+def switch_lang(handle: str, code: str):
+    """The language choice inside the iframe, kept in a new handle instead of a cookie."""
+    response, data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if code not in current_app.config["LANGUAGES"]:
+        code = data.get("l", "")
+    new = make_handle(response.id, data.get("o", ""), code)
+    return redirect(url_for("embed.current", handle=new))
+
+
+@bp.route("/h/<handle>/survey")
+def current(handle: str):
+    response, data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("embed.done", handle=handle))
+    bank = services.bank_of(response.bank_version)
+    if response.notice_shown_at is None:
+        return _render(
+            "questionnaire/embed_start.html",
+            response,
+            data,
+            handle,
+            bank,
+            notice_core=notice.core_text(lang()),
+        )
+    return redirect(_next_url(response, bank, prefix="embed", handle=handle))
+
+
+@bp.route("/h/<handle>/start", methods=["POST"])
+def start(handle: str):
+    response, _data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if not response.is_completed:
+        services.record_notice_shown(response, lang(), MODE)
+        db.session.commit()
+    return redirect(url_for("embed.current", handle=handle))
+
+
+@bp.route("/h/<handle>/p/<page_id>", methods=["GET", "POST"])
+def page(handle: str, page_id: str):
+    response, data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("embed.done", handle=handle))
+    if response.notice_shown_at is None:
+        return redirect(url_for("embed.current", handle=handle))
+    bank = services.bank_of(response.bank_version)
+    answers = response.answer_dict()
+    pages = visible_pages(bank, answers)
+    ids = [p.id for p in pages]
+    if page_id not in ids:
+        return redirect(_next_url(response, bank, prefix="embed", handle=handle))
+    pg = bank.page(page_id)
+    errors: dict = {}
+    values = answers
+    if request.method == "POST":
+        submitted = read_page([bank.question(qid) for qid in pg.questions], pg, request.form)
+        merged = {**answers, **submitted}
+        errors = validate_page(bank, page_id, submitted, merged, lang())
+        shown_before = {q.id for q in visible_questions(bank, answers)}
+        revealed = {qid for qid in errors if qid not in shown_before and submitted.get(qid) is None}
+        errors = {qid: msg for qid, msg in errors.items() if qid not in revealed}
+        if not errors and not revealed:
+            locked = services.locked(response.id)
+            services.save_page(
+                locked,
+                bank,
+                page_id,
+                submitted,
+                mode=MODE,
+                lang=lang(),
+                device=device_class(),
+            )
+            db.session.commit()
+            return redirect(_next_url(locked, bank, after=page_id, prefix="embed", handle=handle))
+        values = merged
+    position = ids.index(page_id)
+    questions = [q for q in visible_questions(bank, values) if q.id in pg.questions]
+    back = url_for("embed.page", handle=handle, page_id=ids[position - 1]) if position else None
+    return _render(
+        "questionnaire/embed_page.html",
+        response,
+        data,
+        handle,
+        bank,
+        status=400 if errors else 200,
+        page=pg,
+        questions=questions,
+        values=values,
+        errors=errors,
+        revealed=request.method == "POST" and not errors,
+        position=position + 1,
+        total=len(ids),
+        back_url=back,
+    )
+
+
+@bp.route("/h/<handle>/review")
+def review(handle: str):
+    response, data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if response.is_completed:
+        return redirect(url_for("embed.done", handle=handle))
+    bank = services.bank_of(response.bank_version)
+    target = _next_url(response, bank, prefix="embed", handle=handle)
+    if target != url_for("embed.review", handle=handle):
+        return redirect(target)
+    answers = response.answer_dict()
+    return _render(
+        "questionnaire/embed_review.html",
+        response,
+        data,
+        handle,
+        bank,
+        questions=visible_questions(bank, answers),
+        values=answers,
+    )
+
+
+@bp.route("/h/<handle>/submit", methods=["POST"])
+def submit(handle: str):
+    response, _data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    locked = services.locked(response.id)
+    if not locked.is_completed:
+        bank = services.bank_of(locked.bank_version)
+        target = _next_url(locked, bank, prefix="embed", handle=handle)
+        if target != url_for("embed.review", handle=handle):
+            return redirect(target)
+        services.complete(locked, bank)
+        db.session.commit()
+    return redirect(url_for("embed.done", handle=handle))
+
+
+@bp.route("/h/<handle>/done")
+def done(handle: str):
+    response, data = _load(handle)
+    if response is None:
+        return _invalid_link()
+    if not response.is_completed:
+        return redirect(url_for("embed.current", handle=handle))
+    bank = services.bank_of(response.bank_version)
+    return _render("questionnaire/embed_done.html", response, data, handle, bank, complete=True)
+
+
+def init_app(app) -> None:
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
