@@ -41,11 +41,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .partners import models as _partner_models  # noqa: F401
     from .questionnaire import views as questionnaire_views
     from .sampling import models as _sampling_models  # noqa: F401
+    from .sampling import views as sampling_views
     from .stats import views as stats_views
 
     auth_views.init_app(app)
     questionnaire_views.init_app(app)
     stats_views.init_app(app)
+    sampling_views.init_app(app)
 
     from .cli import register_commands
 

@@ -36,11 +36,13 @@ def upsert(model, rows: list[dict], index_elements: list[str], update: list[str]
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only the two supported engines
         raise RuntimeError(f"upsert is not implemented for {dialect}")
-    stmt = insert(model.__table__).values(rows)
+    # executemany with one cached statement: SQLAlchemy batches it into multi-row VALUES
+    # ("insertmanyvalues") without compiling a statement per row count.
+    stmt = insert(model.__table__)
     if update:
         stmt = stmt.on_conflict_do_update(
             index_elements=index_elements, set_={c: stmt.excluded[c] for c in update}
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=index_elements)
-    db.session.execute(stmt)
+    db.session.execute(stmt, rows)

@@ -67,17 +67,22 @@ def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
     return row, True
 
 
-def open_response(bank_version: BankVersion, brand, context: dict) -> tuple[Response, str]:
-    """Create a response with a fresh access token. Returns (response, raw token)."""
+def new_response(bank_version: BankVersion, brand, context: dict) -> tuple[Response, str]:
+    """A new, not yet added response with a fresh access token (for batch inserts)."""
     token = tokens.new_token()
-    response = Response(
+    return Response(
         bank_version=bank_version,
         brand=brand,
         token_hash=tokens.hash_token(token),
         token_sealed=tokens.seal(token),
         short_code=tokens.new_short_code(),
         context=context,
-    )
+    ), token
+
+
+def open_response(bank_version: BankVersion, brand, context: dict) -> tuple[Response, str]:
+    """Create a response with a fresh access token. Returns (response, raw token)."""
+    response, token = new_response(bank_version, brand, context)
     db.session.add(response)
     db.session.flush()
     return response, token

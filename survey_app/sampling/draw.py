@@ -1,32 +1,68 @@
-"""Drawing a round's sample from the frame of eligible postings.
+"""Drawing a round's sample: frame, contact rules, stratified selection, STAR/partner allocation.
 
-The frame: postings (and closed job orders) posted inside the round's window, not merged into a
-better duplicate, with a usable contact (e-mail or phone). The contact rules of the round apply
-before selection: one case per company (its best posting by quality), at most N per P-unit, and a
-rest period for P-units contacted in other rounds. Selection is a simple random sample of the
-remaining companies from a seeded generator, so a draw is reproducible; each case records its
-inclusion probability n/N for the design weight.
+Frame: postings (kind "posting", or a job order with status closed) posted inside the round's
+window and not merged into a better duplicate.
+
+Exclusion rules, applied in this order; each posting is counted under the first rule that
+excludes it:
+
+1. ``no usable contact``: neither a contact e-mail nor a phone number.
+2. ``P-unit in rest period``: the posting's P-unit has a case in another round created less than
+   ``rest_days_p_unit`` days ago (0 switches the rule off).
+3. ``company limit``: at most ``max_cases_per_company`` postings per CVR stay, the ones of highest
+   quality (ties broken by the seeded generator, so no source is preferred systematically).
+   The default 1 means never two cases for one company.
+4. ``P-unit limit``: at most ``max_cases_per_p_unit`` postings per P-unit stay, again by quality.
+
+The postings left are the eligible units. They are grouped in strata (occupation major group x
+RAR area, see ``allocation``), the sample size is allocated over the strata (``allocation``:
+proportional, or minimum with ``min_per_stratum``), and within each stratum a simple random sample
+is drawn from a generator seeded with the round's seed: the same seed on the same frame draws the
+same postings. Each case records its stratum and its inclusion probability n_h / N_h.
+
+Brands: a sampled posting delivered by a partner is fielded under the partner's brand while the
+partner's quota (``partner_quotas``, {code: max cases}) lasts, else under STAR's brand. Internal
+job orders are always fielded under STAR's brand. A company has one case, so one brand only.
+
+The draw report (seed, frame, exclusions, strata, brands) is stored in ``settings["last_draw"]``.
 """
 
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, insert, or_
 
 from survey_app.core import audit
 from survey_app.core.db import db, utcnow
 from survey_app.partners.models import Organisation
-from survey_app.questionnaire.services import open_response
+from survey_app.questionnaire.services import new_response
 
+from .allocation import METHODS, allocate, inclusion_probabilities, stratum_key
 from .models import Case, FieldingRound, Posting
+
+NO_CONTACT = "no usable contact"
+REST_PERIOD = "P-unit in rest period"
+COMPANY_LIMIT = "company limit"
+P_UNIT_LIMIT = "P-unit limit"
+RULES = (NO_CONTACT, REST_PERIOD, COMPANY_LIMIT, P_UNIT_LIMIT)
+
+BATCH = 1000
 
 
 class DrawError(ValueError):
     pass
+
+
+@dataclass
+class StratumReport:
+    stratum: str
+    population: int
+    allocated: int
+    prob: float
 
 
 @dataclass
@@ -37,6 +73,24 @@ class DrawResult:
     seed: int
     excluded: Counter = field(default_factory=Counter)
     by_brand: Counter = field(default_factory=Counter)
+    strata: list[StratumReport] = field(default_factory=list)
+
+    def report(self, settings: dict) -> dict:
+        """JSON-serialisable summary, stored on the round."""
+        return {
+            "seed": self.seed,
+            "drawn_at": utcnow().isoformat(timespec="seconds"),
+            "frame": self.frame,
+            "eligible": self.eligible,
+            "drawn": self.drawn,
+            "excluded": {rule: int(self.excluded.get(rule, 0)) for rule in RULES},
+            "strata": [
+                {"stratum": s.stratum, "N": s.population, "n": s.allocated, "prob": s.prob}
+                for s in self.strata
+            ],
+            "by_brand": dict(sorted(self.by_brand.items())),
+            "rules": {k: v for k, v in settings.items() if k != "last_draw"},
+        }
 
 
 def _frame(rnd: FieldingRound):
@@ -47,6 +101,12 @@ def _frame(rnd: FieldingRound):
             Posting.production_unit_id,
             Posting.quality,
             Posting.source_id,
+            Posting.occupation_code,
+            Posting.rar_area,
+            Posting.internal,
+            or_(Posting.contact_email.is_not(None), Posting.contact_phone.is_not(None)).label(
+                "has_contact"
+            ),
         )
         .where(
             Posting.posted_on.between(rnd.window_start, rnd.window_end),
@@ -57,26 +117,77 @@ def _frame(rnd: FieldingRound):
             ),
         )
         .order_by(Posting.id)
-    ).all(), db.session.execute(
-        db.select(Posting.id).where(
-            Posting.posted_on.between(rnd.window_start, rnd.window_end),
-            Posting.contact_email.is_(None),
-            Posting.contact_phone.is_(None),
-        )
-    ).scalars().all()
+    ).all()
 
 
 def _rested_units(rnd: FieldingRound, days: int) -> set[int]:
+    if days <= 0:
+        return set()
     since = utcnow() - timedelta(days=days)
     return set(
         db.session.scalars(
-            db.select(Case.production_unit_id).where(
+            db.select(Case.production_unit_id)
+            .where(
                 Case.round_id != rnd.id,
                 Case.created_at >= since,
                 Case.production_unit_id.is_not(None),
             )
+            .distinct()
         )
     )
+
+
+def _int_setting(settings: dict, key: str, default: int, minimum: int) -> int:
+    value = settings.get(key, default)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise DrawError(f"setting {key} must be a whole number, not {value!r}") from None
+    if value < minimum:
+        raise DrawError(f"setting {key} must be at least {minimum}, not {value}")
+    return value
+
+
+def _limit(
+    rows: list, key: str, limit: int, excluded: Counter, rule: str, ties: dict[int, float]
+) -> list:
+    """Keep at most ``limit`` rows per value of ``key`` (None: no limit), the best by quality."""
+    groups: dict[int, list] = defaultdict(list)
+    kept = []
+    for row in rows:
+        value = getattr(row, key)
+        if value is None:
+            kept.append(row)
+        else:
+            groups[value].append(row)
+    for group in groups.values():
+        group.sort(key=lambda r: (-r.quality, ties[r.id]))
+        kept.extend(group[:limit])
+        excluded[rule] += len(group) - min(limit, len(group))
+    kept.sort(key=lambda r: r.id)
+    return kept
+
+
+def apply_rules(
+    rows: list, settings: dict, rested: set[int], rng: random.Random
+) -> tuple[list, Counter]:
+    """The eligible rows after the contact rules (in the module's order) and counts per rule.
+    ``rows`` must come in a fixed order (posting id): the tie-breaks are drawn in that order."""
+    ties = {row.id: rng.random() for row in rows}
+    excluded: Counter = Counter(dict.fromkeys(RULES, 0))
+    kept = []
+    for row in rows:
+        if not row.has_contact:
+            excluded[NO_CONTACT] += 1
+        elif row.production_unit_id is not None and row.production_unit_id in rested:
+            excluded[REST_PERIOD] += 1
+        else:
+            kept.append(row)
+    per_company = _int_setting(settings, "max_cases_per_company", 1, 1)
+    per_unit = _int_setting(settings, "max_cases_per_p_unit", 1, 1)
+    kept = _limit(kept, "company_id", per_company, excluded, COMPANY_LIMIT, ties)
+    kept = _limit(kept, "production_unit_id", per_unit, excluded, P_UNIT_LIMIT, ties)
+    return kept, excluded
 
 
 def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = None) -> DrawResult:
@@ -84,93 +195,116 @@ def draw_sample(rnd: FieldingRound, size: int | None = None, seed: int | None = 
         raise DrawError(f"round {rnd.code} already has a sample; a round is drawn once")
     if size is not None and size < 1:
         raise DrawError(f"sample size must be at least 1, not {size}")
+    settings = dict(rnd.settings or {})
+    method = settings.get("allocation", "proportional")
+    if method not in METHODS:
+        raise DrawError(f"setting allocation must be one of {', '.join(METHODS)}, not {method!r}")
+    minimum = _int_setting(settings, "min_per_stratum", 0, 0)
+    if _int_setting(settings, "max_cases_per_company", 1, 1) > 1:
+        # Cases are unique per (round, company) in the schema; the report still shows the rule.
+        raise DrawError(
+            "max_cases_per_company above 1 is not supported: a company has one case per round"
+        )
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     rng = random.Random(seed)
-    settings = rnd.settings or {}
-    rows, no_contact = _frame(rnd)
-    no_contact = set(no_contact)
-    result = DrawResult(frame=len(rows), eligible=0, drawn=0, seed=seed)
-    rested = _rested_units(rnd, int(settings.get("rest_days_p_unit", 0)))
 
-    # Contact rules: usable contact, P-unit rest period, then the best posting per company.
-    best: dict[int, tuple] = {}
-    for row in rows:
-        if row.id in no_contact:
-            result.excluded["no usable contact"] += 1
-            continue
-        if row.production_unit_id in rested:
-            result.excluded["P-unit in rest period"] += 1
-            continue
-        key = (row.quality, rng.random())
-        current = best.get(row.company_id)
-        if current is None or key > current[0]:
-            if current is not None:
-                result.excluded["company already has a better posting"] += 1
-            best[row.company_id] = (key, row)
-        else:
-            result.excluded["company already has a better posting"] += 1
-
-    per_unit = int(settings.get("max_cases_per_p_unit", 1))
-    companies = sorted(best)
-    rng.shuffle(companies)
-    unit_count: Counter = Counter()
-    eligible = []
-    for company_id in companies:
-        row = best[company_id][1]
-        if row.production_unit_id is not None:
-            if unit_count[row.production_unit_id] >= per_unit:
-                result.excluded["P-unit limit in round"] += 1
-                continue
-            unit_count[row.production_unit_id] += 1
-        eligible.append(row)
-    result.eligible = len(eligible)
-    n = min(size or len(eligible), len(eligible))
-    if n == 0:
+    rows = _frame(rnd)
+    rested = _rested_units(rnd, _int_setting(settings, "rest_days_p_unit", 0, 0))
+    eligible, excluded = apply_rules(rows, settings, rested, rng)
+    result = DrawResult(frame=len(rows), eligible=len(eligible), drawn=0, seed=seed)
+    result.excluded = excluded
+    if not eligible:
         raise DrawError(
             f"round {rnd.code}: no eligible postings in {rnd.window_start}..{rnd.window_end}"
         )
-    chosen = eligible[:n]  # the order is already a seeded random permutation
-    prob = n / len(eligible)
+
+    strata: dict[str, list] = defaultdict(list)
+    for row in eligible:  # in posting-id order
+        strata[stratum_key(row.occupation_code, row.rar_area)].append(row)
+    populations = {key: len(units) for key, units in strata.items()}
+    n = min(size or len(eligible), len(eligible))
+    alloc = allocate(populations, n, method, minimum)
+    probs = inclusion_probabilities(populations, alloc)
+    chosen: list[tuple[str, object]] = []
+    for key in sorted(strata):
+        result.strata.append(StratumReport(key, populations[key], alloc[key], probs[key]))
+        chosen.extend((key, row) for row in rng.sample(strata[key], alloc[key]))
+    # Partner quotas are used in a seeded random order, not in the order of the strata.
+    rng.shuffle(chosen)
 
     orgs = {o.id: o for o in db.session.scalars(db.select(Organisation))}
-    star_brand = next(o for o in orgs.values() if o.is_star).default_brand
-    quotas = dict(settings.get("partner_quotas", {}))
-    used: Counter = Counter()
-    postings = {
-        p.id: p
-        for p in db.session.scalars(
-            db.select(Posting).where(Posting.id.in_([r.id for r in chosen]))
-        )
+    star = next((o for o in orgs.values() if o.is_star), None)
+    if star is None or star.default_brand is None:
+        raise DrawError("STAR's organisation and brand are missing")
+    quotas = {
+        code: _int_setting(settings.get("partner_quotas") or {}, code, 0, 0)
+        for code in (settings.get("partner_quotas") or {})
     }
-    for row in chosen:
-        posting = postings[row.id]
-        source = orgs[row.source_id]
-        brand = star_brand
-        if not source.is_star and used[source.code] < int(quotas.get(source.code, 0)):
-            used[source.code] += 1
-            brand = source.default_brand
-        context = {
-            "job_title": posting.job_title,
-            "posted_on": posting.posted_on.strftime("%d-%m-%Y") if posting.posted_on else "",
-            "source_name": source.name,
-        }
-        response, _token = open_response(rnd.bank_version, brand, context)
-        db.session.add(
-            Case(
-                round_id=rnd.id,
-                posting_id=posting.id,
-                company_id=posting.company_id,
-                production_unit_id=posting.production_unit_id,
-                brand_id=brand.id,
-                response_id=response.id,
-                stratum="all",
-                selection_prob=prob,
+    used: Counter = Counter()
+    for start in range(0, len(chosen), BATCH):
+        batch = chosen[start : start + BATCH]
+        postings = {
+            p.id: p
+            for p in db.session.execute(
+                db.select(Posting.id, Posting.job_title, Posting.posted_on).where(
+                    Posting.id.in_([row.id for _key, row in batch])
+                )
             )
+        }
+        pending = []
+        for key, row in batch:
+            source = orgs[row.source_id]
+            brand = star.default_brand
+            if (
+                not source.is_star
+                and not row.internal
+                and source.default_brand is not None
+                and used[source.code] < quotas.get(source.code, 0)
+            ):
+                used[source.code] += 1
+                brand = source.default_brand
+            posting = postings[row.id]
+            context = {
+                "job_title": posting.job_title,
+                "posted_on": posting.posted_on.strftime("%d-%m-%Y") if posting.posted_on else "",
+                "source_name": source.name,
+            }
+            response, _token = new_response(rnd.bank_version, brand, context)
+            pending.append((key, row, brand, response))
+            result.by_brand[brand.code] += 1
+        db.session.add_all(r for *_rest, r in pending)
+        db.session.flush()
+        now = utcnow()
+        db.session.execute(
+            insert(Case),
+            [
+                {
+                    "round_id": rnd.id,
+                    "posting_id": row.id,
+                    "company_id": row.company_id,
+                    "production_unit_id": row.production_unit_id,
+                    "brand_id": brand.id,
+                    "response_id": response.id,
+                    "status": "sampled",
+                    "stratum": key,
+                    "selection_prob": probs[key],
+                    "created_at": now,
+                }
+                for key, row, brand, response in pending
+            ],
         )
-        result.by_brand[brand.code] += 1
-    result.drawn = n
+        for *_rest, response in pending:
+            db.session.expunge(response)  # keep the identity map small on large draws
+    result.drawn = len(chosen)
     rnd.status = "sampled"
+    rnd.settings = {**settings, "last_draw": result.report(settings)}
     audit.record(
-        "sample.drawn", "round", rnd.id, seed=seed, drawn=n, eligible=len(eligible), frame=len(rows)
+        "sample.drawn",
+        "round",
+        rnd.id,
+        seed=seed,
+        drawn=result.drawn,
+        eligible=result.eligible,
+        frame=result.frame,
     )
     return result

@@ -13,7 +13,10 @@ from .models import FieldingRound
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 
+#: the contact rules and sample settings of a round (see sampling.draw for their meaning)
 DEFAULT_SETTINGS = {
+    "allocation": "proportional",
+    "min_per_stratum": 0,
     "max_cases_per_company": 1,
     "max_cases_per_p_unit": 1,
     "rest_days_p_unit": 180,
