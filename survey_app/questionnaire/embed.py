@@ -26,10 +26,9 @@ from survey_app.core.security import csrf
 from survey_app.privacy import notice
 
 from . import services
-from .forms import read_page
 from .launch import verify_launch
-from .routing import validate_page, visible_pages, visible_questions
-from .views import _context, _invalid_link, _next_url, device_class, lang
+from .routing import visible_questions
+from .views import _context, _invalid_link, _next_url, lang, page_flow
 
 bp = Blueprint(
     "embed",
@@ -114,11 +113,10 @@ def _render(template: str, response, data, handle: str, bank, status: int = 200,
     parent = data.get("o") if data.get("o") in origins else ""
     return render_template(
         template,
-        handle=handle,
         parent_origin=parent,
         allowed_origins=origins,
         lang_switch_url=lambda code: url_for("embed.switch_lang", handle=handle, code=code),
-        **_context(response, bank, **extra),
+        **_context(response, bank, handle=handle, **extra),
     ), status
 
 
@@ -158,7 +156,7 @@ def current(handle: str):
     bank = services.bank_of(response.bank_version)
     if response.notice_shown_at is None:
         return _render(
-            "questionnaire/embed_start.html",
+            "questionnaire/start.html",
             response,
             data,
             handle,
@@ -184,59 +182,11 @@ def page(handle: str, page_id: str):
     response, data = _load(handle)
     if response is None:
         return _invalid_link()
-    if response.is_completed:
-        return redirect(url_for("embed.done", handle=handle))
-    if response.notice_shown_at is None:
-        return redirect(url_for("embed.current", handle=handle))
-    bank = services.bank_of(response.bank_version)
-    answers = response.answer_dict()
-    pages = visible_pages(bank, answers)
-    ids = [p.id for p in pages]
-    if page_id not in ids:
-        return redirect(_next_url(response, bank, prefix="embed", handle=handle))
-    pg = bank.page(page_id)
-    errors: dict = {}
-    values = answers
-    if request.method == "POST":
-        submitted = read_page([bank.question(qid) for qid in pg.questions], pg, request.form)
-        merged = {**answers, **submitted}
-        errors = validate_page(bank, page_id, submitted, merged, lang())
-        shown_before = {q.id for q in visible_questions(bank, answers)}
-        revealed = {qid for qid in errors if qid not in shown_before and submitted.get(qid) is None}
-        errors = {qid: msg for qid, msg in errors.items() if qid not in revealed}
-        if not errors and not revealed:
-            locked = services.locked(response.id)
-            services.save_page(
-                locked,
-                bank,
-                page_id,
-                submitted,
-                mode=MODE,
-                lang=lang(),
-                device=device_class(),
-            )
-            db.session.commit()
-            return redirect(_next_url(locked, bank, after=page_id, prefix="embed", handle=handle))
-        values = merged
-    position = ids.index(page_id)
-    questions = [q for q in visible_questions(bank, values) if q.id in pg.questions]
-    back = url_for("embed.page", handle=handle, page_id=ids[position - 1]) if position else None
-    return _render(
-        "questionnaire/embed_page.html",
-        response,
-        data,
-        handle,
-        bank,
-        status=400 if errors else 200,
-        page=pg,
-        questions=questions,
-        values=values,
-        errors=errors,
-        revealed=request.method == "POST" and not errors,
-        position=position + 1,
-        total=len(ids),
-        back_url=back,
-    )
+    target, values, status = page_flow(response, page_id, mode=MODE, prefix="embed", handle=handle)
+    if target:
+        return redirect(target)
+    bank = values.pop("bank")
+    return _render("questionnaire/page.html", response, data, handle, bank, status=status, **values)
 
 
 @bp.route("/h/<handle>/review")
@@ -252,7 +202,7 @@ def review(handle: str):
         return redirect(target)
     answers = response.answer_dict()
     return _render(
-        "questionnaire/embed_review.html",
+        "questionnaire/review.html",
         response,
         data,
         handle,
@@ -286,7 +236,7 @@ def done(handle: str):
     if not response.is_completed:
         return redirect(url_for("embed.current", handle=handle))
     bank = services.bank_of(response.bank_version)
-    return _render("questionnaire/embed_done.html", response, data, handle, bank, complete=True)
+    return _render("questionnaire/done.html", response, data, handle, bank, complete=True)
 
 
 def init_app(app) -> None:

@@ -50,8 +50,24 @@ def _current_response():
     return db.session.get(services.Response, rid)
 
 
-def _context(response, bank: Bank, **extra) -> dict:
+def _context(response, bank: Bank, handle: str | None = None, **extra) -> dict:
+    """What every respondent page gets. ``handle`` switches to the embedded flow: its layout,
+    its URLs (with the handle in the path) and the handle instead of the CSRF token in forms."""
+    if handle:
+        layout = "questionnaire/_embed_layout.html"
+
+        def survey_url(endpoint: str, **values) -> str:
+            return url_for(f"embed.{endpoint}", handle=handle, **values)
+    else:
+        layout = "questionnaire/_layout.html"
+
+        def survey_url(endpoint: str, **values) -> str:
+            return url_for(f"questionnaire.{endpoint}", **values)
+
     return dict(
+        layout=layout,
+        handle=handle,
+        survey_url=survey_url,
         response=response,
         bank=bank,
         brand=response.brand.theme(),
@@ -136,21 +152,20 @@ def _next_url(
     return url_for(f"{prefix}.review", **url_args)
 
 
-@bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
-def page(page_id: str):
-    response = _current_response()
-    if response is None:
-        return _invalid_link()
+def page_flow(response, page_id: str, *, mode: str, prefix: str, **url_args):
+    """One questionnaire page, shown or saved, for the web and the embedded flow alike.
+
+    Returns ``(redirect_url, None, None)`` or ``(None, template values, status)``.
+    """
     if response.is_completed:
-        return redirect(url_for("questionnaire.done"))
+        return url_for(f"{prefix}.done", **url_args), None, None
     if response.notice_shown_at is None:
-        return redirect(url_for("questionnaire.current"))
+        return url_for(f"{prefix}.current", **url_args), None, None
     bank = services.bank_of(response.bank_version)
     answers = response.answer_dict()
-    pages = visible_pages(bank, answers)
-    ids = [p.id for p in pages]
+    ids = [p.id for p in visible_pages(bank, answers)]
     if page_id not in ids:
-        return redirect(_next_url(response, bank))
+        return _next_url(response, bank, prefix=prefix, **url_args), None, None
     pg = bank.page(page_id)
     errors: dict = {}
     values = answers
@@ -167,32 +182,41 @@ def page(page_id: str):
         if not errors and not revealed:
             locked = services.locked(response.id)
             services.save_page(
-                locked,
-                bank,
-                page_id,
-                submitted,
-                mode=session.get("mode", "web"),
-                lang=lang(),
-                device=device_class(),
+                locked, bank, page_id, submitted, mode=mode, lang=lang(), device=device_class()
             )
             db.session.commit()
-            return redirect(_next_url(locked, bank, after=page_id))
+            return _next_url(locked, bank, after=page_id, prefix=prefix, **url_args), None, None
         values = merged
     position = ids.index(page_id)
-    questions = [q for q in visible_questions(bank, values) if q.id in pg.questions]
-    back = url_for("questionnaire.page", page_id=ids[position - 1]) if position else None
-    return render_template(
-        "questionnaire/page.html",
-        page=pg,
-        questions=questions,
-        values=values,
-        errors=errors,
-        revealed=request.method == "POST" and not errors,
-        position=position + 1,
-        total=len(ids),
-        back_url=back,
-        **_context(response, bank),
-    ), (400 if errors else 200)
+    back = url_for(f"{prefix}.page", page_id=ids[position - 1], **url_args) if position else None
+    return (
+        None,
+        dict(
+            bank=bank,
+            page=pg,
+            values=values,
+            errors=errors,
+            back_url=back,
+            questions=[q for q in visible_questions(bank, values) if q.id in pg.questions],
+            revealed=request.method == "POST" and not errors,
+            position=position + 1,
+            total=len(ids),
+        ),
+        (400 if errors else 200),
+    )
+
+
+@bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
+def page(page_id: str):
+    response = _current_response()
+    if response is None:
+        return _invalid_link()
+    target, values, status = page_flow(
+        response, page_id, mode=session.get("mode", "web"), prefix="questionnaire"
+    )
+    if target:
+        return redirect(target)
+    return render_template("questionnaire/page.html", **_context(response, **values)), status
 
 
 @bp.route("/survey/review", methods=["GET"])
