@@ -146,7 +146,7 @@ def run(url: str, path: Path, args) -> None:
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key", "REDIS_URL": None}
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         star = ensure_star()
         load_bank_version(default_bank_path())
         db.session.commit()

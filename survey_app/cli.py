@@ -10,10 +10,13 @@ def register_commands(app) -> None:
     from .auth.cli import cli as users_cli
     from .core.worker import worker
     from .demo import demo
+    from .followup.callcentre.cli import cli as calls_cli
+    from .followup.messaging.cli import followup_cli, invitations_cli
     from .partners.cli import cli as partners_cli
+    from .privacy.retention_cli import privacy_cli
     from .questionnaire.cli import cli as bank_cli
     from .sampling.cli import postings_cli, rounds_cli, sample_cli
-    from .stats.cli import export
+    from .stats.cli import api_keys_cli, export, stats_cli
 
     for command in (
         partners_cli,
@@ -23,8 +26,14 @@ def register_commands(app) -> None:
         rounds_cli,
         sample_cli,
         export,
+        stats_cli,
+        api_keys_cli,
         worker,
         demo,
+        invitations_cli,
+        followup_cli,
+        calls_cli,
+        privacy_cli,
     ):
         app.cli.add_command(command)
 

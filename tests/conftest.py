@@ -21,7 +21,7 @@ EMBEDDED = os.environ.get("SURVEY_TEST_DB") == "sqlite"
 PG_ADMIN_URL = os.environ.get(
     "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("SURVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("SURVEY_TEST_REDIS_URL")
 CHROMIUM = os.environ.get("SURVEY_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -49,13 +49,35 @@ def database_url(tmp_path_factory):
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database of this run's own, so two suites on one machine never flush each other."""
+    if EMBEDDED:
+        yield None
+        return
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    import redis
+
+    marker = f"survey-test-run:{os.getpid()}:{uuid.uuid4().hex}"
+    for number in range(15, 0, -1):
+        conn = redis.Redis(host="127.0.0.1", port=6379, db=number)
+        if conn.set("survey-test:owner", marker, nx=True, ex=6 * 3600):
+            break
+    else:
+        pytest.exit("no free Redis database (1-15) for this test run")
+    yield f"redis://127.0.0.1:6379/{number}"
+    conn.flushdb()
+    conn.close()
+
+
 def make_config(database_url: str, tmp: Path, **extra) -> dict:
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "BASE_URL": "http://survey.test",
-        "REDIS_URL": None if EMBEDDED else REDIS_URL,
     }
     config.update(extra)
     return config
@@ -71,15 +93,17 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def _app(database_url, tmp_path_factory):
+def _app(database_url, redis_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     from survey_app import create_app
 
-    app = create_app(make_config(database_url, tmp_path_factory.mktemp("instance")))
+    app = create_app(
+        make_config(database_url, tmp_path_factory.mktemp("instance"), REDIS_URL=redis_url)
+    )
     app.test_client_class = IsolatedClient
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     return app
 
 
@@ -108,7 +132,15 @@ def _clean(app) -> None:
         if not app.config["EMBEDDED_QUEUE"]:
             from survey_app.core.queue import redis_connection
 
-            redis_connection().flushdb()
+            conn = redis_connection()
+            owner = conn.get("survey-test:owner")
+            # Flush and re-claim in one MULTI/EXEC, so a run looking for a free database (a set
+            # NX on the owner key) never finds this one empty in between.
+            pipe = conn.pipeline(transaction=True)
+            pipe.flushdb()
+            if owner:
+                pipe.set("survey-test:owner", owner, ex=6 * 3600)
+            pipe.execute()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from survey_app.core.db import db
 from survey_app.partners.services import PartnerError
 
 from .models import ROLES
-from .services import UserError, add_user
+from .services import UserError, add_user, find_by_email, reset_second_factor, set_active
 
 cli = AppGroup("users", help="Staff accounts.")
 
@@ -28,3 +28,40 @@ def add(email: str, role: str, org_code: str | None, password: str | None) -> No
     click.echo(f"added {user.email} as {user.role_label}")
     if password is None:
         click.echo(f"password: {pw}")
+
+
+def _user(email: str):
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no staff user with e-mail {email}")
+    return user
+
+
+@cli.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable EMAIL and end every session of it at once."""
+    user = _user(email)
+    set_active(user, False, actor_label="cli")
+    db.session.commit()
+    click.echo(f"disabled {user.email}; its sessions are ended")
+
+
+@cli.command("enable")
+@click.argument("email")
+def enable(email: str) -> None:
+    """Enable EMAIL again."""
+    user = _user(email)
+    set_active(user, True, actor_label="cli")
+    db.session.commit()
+    click.echo(f"enabled {user.email}")
+
+
+@cli.command("reset-totp")
+@click.argument("email")
+def reset_totp(email: str) -> None:
+    """Forget EMAIL's second factor (lost phone and recovery codes); it enrols at next login."""
+    user = _user(email)
+    reset_second_factor(user, actor_label="cli")
+    db.session.commit()
+    click.echo(f"the second factor of {user.email} is reset; it is set up again at the next login")

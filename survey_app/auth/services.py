@@ -3,11 +3,13 @@ from __future__ import annotations
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
+from flask import has_request_context
 
 from survey_app.core import audit
 from survey_app.core.db import db
 from survey_app.partners.services import require_organisation
 
+from . import sessions, totp
 from .models import PARTNER_OPERATOR, ROLES, User
 
 
@@ -41,7 +43,15 @@ def add_user(
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.added", "user", user.id, actor_label="cli", role=role)
+    audit.record(
+        "user.added",
+        "user",
+        user.id,
+        actor_label=None if has_request_context() else "cli",
+        email=email,
+        role=role,
+        organisation=org.code if org is not None else None,
+    )
     return user, password
 
 
@@ -49,3 +59,28 @@ def find_by_email(email: str) -> User | None:
     return db.session.execute(
         db.select(User).filter_by(email=email.strip().lower())
     ).scalar_one_or_none()
+
+
+def set_active(user: User, active: bool, actor_label: str | None = None) -> None:
+    """Enable or disable a user; disabling ends every session of the user at once."""
+    if bool(user.active) == active:
+        return
+    user.active = active
+    if not active:
+        user.session_version += 1
+        sessions.end_all(user, "disabled")
+    audit.record(
+        "user.enabled" if active else "user.disabled",
+        "user",
+        user.id,
+        actor_label=actor_label,
+        email=user.email,
+    )
+
+
+def reset_second_factor(user: User, actor_label: str | None = None) -> None:
+    """Forget the user's TOTP secret and recovery codes; the user enrols again at next login."""
+    totp.reset(user)
+    user.session_version += 1
+    sessions.end_all(user, "totp_reset")
+    audit.record("totp.reset", "user", user.id, actor_label=actor_label, email=user.email)

@@ -22,11 +22,19 @@ DEFAULTS: dict[str, object] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
-    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Views may raise it for themselves with core.security.body_limit.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # The link that goes into letters, e-mails and SMS; never taken from the request.
     "BASE_URL": "http://127.0.0.1:5000",
     "REDIS_URL": None,
     "DATABASE_URL": None,
+    # Rate limits (see core/limits.py); RATELIMIT_ENABLED defaults to on, off under TESTING.
+    "RATELIMIT_CREDENTIAL_PER_IP": "10/minute",
+    "RATELIMIT_CREDENTIAL_PER_TOKEN": "10/minute;60/hour",
+    "RATELIMIT_PAGE_SAVE_PER_IP": "1200/minute",
+    "RATELIMIT_PAGE_SAVE_PER_RESPONSE": "60/minute;600/hour",
+    # Statistics API (stats/api): per key, or per IP for calls without a key.
+    "RATELIMIT_API_PER_KEY": "600/minute",
 }
 
 

@@ -38,7 +38,7 @@ def switch(code: str):
 
 def switch_target() -> str:
     """Where the language switch returns to: this page, but never a URL that carries a token."""
-    if request.path.startswith(("/s/", "/embed/s/", "/embed/launch")):
+    if request.path.startswith(("/s/", "/embed/s/", "/embed/launch", "/embed/h/")):
         return "/"
     query = request.query_string.decode("latin-1")
     secret = any(name in query for name in ("token", "jwt", "handle"))

@@ -15,6 +15,8 @@ from flask import current_app
 
 TOKEN_BYTES = 24  # 192 bits
 SHORT_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+if len(SHORT_CODE_ALPHABET) != 32:  # new_short_code picks a letter with the low 5 bits of a byte
+    raise RuntimeError("the short-code alphabet must have exactly 32 letters")
 
 
 def new_token() -> str:
@@ -27,7 +29,8 @@ def hash_token(token: str) -> str:
 
 def new_short_code(length: int = 10) -> str:
     """A code for typing by hand from a letter (10 chars of 32 = 50 bits; rate-limited)."""
-    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(length))
+    # 32 letters: the low 5 bits of a random byte pick one uniformly
+    return "".join(SHORT_CODE_ALPHABET[b & 31] for b in secrets.token_bytes(length))
 
 
 def _fernet() -> Fernet:

@@ -5,10 +5,12 @@ from flask.cli import AppGroup
 
 from survey_app.core.db import db
 
+from .feed_keys_cli import feed_key_cli
 from .models import Organisation
 from .services import PartnerError, add_organisation, ensure_star
 
 cli = AppGroup("partners", help="Partner job databases and their brands.")
+cli.add_command(feed_key_cli)
 
 
 @cli.command("add")

@@ -105,3 +105,43 @@ class UsedLaunchJti(db.Model):
     used_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     #: the token's exp: rows past it can be purged (the token would be refused as expired anyway)
     expires_at = db.Column(db.DateTime, nullable=False, index=True)
+
+
+class BrandLogo(db.Model):
+    """A brand's uploaded logo, checked and re-encoded as PNG (no metadata), served from here."""
+
+    __tablename__ = "brand_logos"
+
+    brand_id = db.Column(db.ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    png = db.Column(db.LargeBinary, nullable=False)
+    #: sha256 of ``png``; its start is the cache-busting version in the logo URL
+    sha256 = db.Column(db.String(64), nullable=False)
+    width = db.Column(db.Integer, nullable=False)
+    height = db.Column(db.Integer, nullable=False)
+    uploaded_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class FeedKey(db.Model):
+    """A key a partner's system sends as ``Authorization: Bearer <key>`` to deliver postings.
+
+    Only the SHA-256 of the key is stored (the key is 256 bits from ``secrets``, so a plain hash
+    is enough); the key itself is shown once when it is created. ``prefix`` (the first characters
+    of the key) names it in listings and logs without revealing it.
+    """
+
+    __tablename__ = "feed_keys"
+
+    id = db.Column(db.Integer, primary_key=True)
+    organisation_id = db.Column(db.ForeignKey("organisations.id"), nullable=False, index=True)
+    key_hash = db.Column(db.String(64), nullable=False, unique=True)
+    prefix = db.Column(db.String(16), nullable=False)
+    label = db.Column(db.String(200), nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(db.DateTime, nullable=True)
+    revoked_at = db.Column(db.DateTime, nullable=True)
+
+    organisation = db.relationship("Organisation")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

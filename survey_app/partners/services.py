@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from survey_app.core import audit
 from survey_app.core.db import db, utcnow
 
-from .models import STAR_CODE, Brand, LaunchKey, Organisation, UsedLaunchJti
+from .logos import CheckedLogo
+from .models import STAR_CODE, Brand, BrandLogo, LaunchKey, Organisation, UsedLaunchJti
 
 CODE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 
@@ -147,3 +148,77 @@ def use_launch_jti(org: Organisation, jti: str, expires_at) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+BRAND_FIELDS = ("name", "colours", "notice_intro", "privacy_contact", "embed_origins")
+
+
+def update_brand(brand: Brand, **values) -> list[str]:
+    """Set the brand's checked settings (see ``brand_rules``); returns the names of the fields
+    that changed and audits them with their old and new values."""
+    unknown = set(values) - set(BRAND_FIELDS)
+    if unknown:
+        raise PartnerError(f"not a brand setting: {', '.join(sorted(unknown))}")
+    changes = {}
+    for name, new in values.items():
+        old = getattr(brand, name)
+        if old != new:
+            changes[name] = {"old": old, "new": new}
+            setattr(brand, name, new)
+    if changes:
+        db.session.flush()
+        audit.record("brand.updated", "brand", brand.id, brand=brand.code, changes=changes)
+    return sorted(changes)
+
+
+def logo_url(brand: Brand, logo: BrandLogo) -> str:
+    return f"/brand/{brand.code}/logo.png?v={logo.sha256[:16]}"
+
+
+def brand_logo(brand: Brand) -> BrandLogo | None:
+    return db.session.get(BrandLogo, brand.id)
+
+
+def set_brand_logo(brand: Brand, checked: CheckedLogo, filename: str = "") -> BrandLogo:
+    """Store a checked logo (PNG) for the brand and point ``logo_url`` at it."""
+    logo = brand_logo(brand)
+    if logo is None:
+        logo = BrandLogo(brand_id=brand.id)
+        db.session.add(logo)
+    logo.png, logo.sha256 = checked.png, checked.sha256
+    logo.width, logo.height, logo.uploaded_at = checked.width, checked.height, utcnow()
+    brand.logo_url = logo_url(brand, logo)
+    db.session.flush()
+    audit.record(
+        "brand.logo_uploaded",
+        "brand",
+        brand.id,
+        brand=brand.code,
+        filename=filename[:200],
+        sha256=checked.sha256,
+        bytes=len(checked.png),
+        width=checked.width,
+        height=checked.height,
+    )
+    return logo
+
+
+def remove_brand_logo(brand: Brand) -> bool:
+    logo = brand_logo(brand)
+    if logo is None and not brand.logo_url:
+        return False
+    if logo is not None:
+        db.session.delete(logo)
+    brand.logo_url = None
+    db.session.flush()
+    audit.record("brand.logo_removed", "brand", brand.id, brand=brand.code)
+    return True
+
+
+def launch_keys(org: Organisation) -> list[LaunchKey]:
+    """Every launch key of the organisation, newest first, revoked ones included."""
+    return list(
+        db.session.scalars(
+            db.select(LaunchKey).filter_by(organisation_id=org.id).order_by(LaunchKey.id.desc())
+        )
+    )

@@ -21,14 +21,14 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import refresh
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from survey_app.core import limits
 from survey_app.core.db import db
 from survey_app.core.security import csrf
 from survey_app.privacy import notice
 
 from . import services
 from .launch import verify_launch
-from .routing import visible_questions
-from .views import _context, _invalid_link, _next_url, lang, page_flow
+from .views import _context, _invalid_link, _next_url, lang, page_flow, review_flow
 
 bp = Blueprint(
     "embed",
@@ -94,10 +94,14 @@ def _load(handle: str):
     data = read_handle(handle)
     if data is None:
         return None, None
-    response = db.session.get(services.Response, data["r"])
-    if response is None:
-        return None, None
     if request.method == "POST" and request.form.get("handle") != handle:
+        return None, None
+    # A POST changes the response: read it under its row lock.
+    if request.method == "POST":
+        response = services.locked(data["r"])
+    else:
+        response = db.session.get(services.Response, data["r"])
+    if response is None:
         return None, None
     origins = allowed_origins(response.brand)
     if origins:
@@ -120,13 +124,20 @@ def _render(template: str, response, data, handle: str, bank, status: int = 200,
     ), status
 
 
+def _handle_response() -> str:
+    data = read_handle((request.view_args or {}).get("handle", ""))
+    return str(data["r"]) if data else "none"
+
+
 @bp.route("/s/<token>")
+@limits.credential_entry(lambda: request.view_args.get("token"))
 def enter(token: str):
     # The access token is exchanged at once; it never reaches another URL or the handle.
     return _open(services.find_by_token(token))
 
 
 @bp.route("/launch")
+@limits.credential_entry(lambda: request.args.get("jwt", ""))
 def launch():
     response_id = verify_launch(request.args.get("jwt", ""))
     response = db.session.get(services.Response, response_id) if response_id else None
@@ -178,11 +189,14 @@ def start(handle: str):
 
 
 @bp.route("/h/<handle>/p/<page_id>", methods=["GET", "POST"])
+@limits.page_save(_handle_response)
 def page(handle: str, page_id: str):
     response, data = _load(handle)
     if response is None:
         return _invalid_link()
-    target, values, status = page_flow(response, page_id, mode=MODE, prefix="embed", handle=handle)
+    target, values, status = page_flow(
+        response, page_id, mode=MODE, prefix="embed", locked=True, handle=handle
+    )
     if target:
         return redirect(target)
     bank = values.pop("bank")
@@ -194,22 +208,11 @@ def review(handle: str):
     response, data = _load(handle)
     if response is None:
         return _invalid_link()
-    if response.is_completed:
-        return redirect(url_for("embed.done", handle=handle))
-    bank = services.bank_of(response.bank_version)
-    target = _next_url(response, bank, prefix="embed", handle=handle)
-    if target != url_for("embed.review", handle=handle):
+    target, shown = review_flow(response, prefix="embed", handle=handle)
+    if target:
         return redirect(target)
-    answers = response.answer_dict()
-    return _render(
-        "questionnaire/review.html",
-        response,
-        data,
-        handle,
-        bank,
-        questions=visible_questions(bank, answers),
-        values=answers,
-    )
+    bank, values = shown
+    return _render("questionnaire/review.html", response, data, handle, bank, **values)
 
 
 @bp.route("/h/<handle>/submit", methods=["POST"])

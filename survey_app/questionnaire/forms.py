@@ -56,3 +56,22 @@ def read_page(questions: list[Question], page: Page, form) -> dict:
             if other:
                 values[f"{q.id}_other"] = other
     return values
+
+
+def check_page(bank, page_id: str, answers: dict, form, language: str):
+    """Read a posted page and validate it against the answers so far.
+
+    Returns ``(submitted, merged, errors, revealed)``. A follow-up that this page's own answers
+    just revealed (positions_filled after positions) is in ``revealed``, to be shown and
+    answered, not reported as an error the respondent could not avoid.
+    """
+    from .routing import validate_page, visible_questions
+
+    page = bank.page(page_id)
+    submitted = read_page([bank.question(qid) for qid in page.questions], page, form)
+    merged = {**answers, **submitted}
+    errors = validate_page(bank, page_id, submitted, merged, language)
+    shown_before = {q.id for q in visible_questions(bank, answers)}
+    revealed = {qid for qid in errors if qid not in shown_before and submitted.get(qid) is None}
+    errors = {qid: msg for qid, msg in errors.items() if qid not in revealed}
+    return submitted, merged, errors, revealed

@@ -50,6 +50,8 @@ class Response(db.Model):
     started_at = db.Column(db.DateTime, nullable=True)
     completed_at = db.Column(db.DateTime, nullable=True)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    #: when names, e-mails and phones were taken out of the answers and context (round closed)
+    pseudonymised_at = db.Column(db.DateTime, nullable=True)
 
     bank_version = db.relationship("BankVersion")
     brand = db.relationship("Brand")

@@ -29,6 +29,19 @@ def bank_of(version: BankVersion) -> Bank:
     return bank
 
 
+_by_id: dict[int, Bank] = {}
+
+
+def bank_by_id(version_id: int) -> Bank:
+    """The parsed bank of a stored version by its id, without reading the row again: a page save
+    needs no query for it. A stored version never changes; a new row for an id (a database
+    emptied and loaded again) replaces the entry in ``load_bank_version``."""
+    bank = _by_id.get(version_id)
+    if bank is None:
+        bank = _by_id[version_id] = bank_of(db.session.get(BankVersion, version_id))
+    return bank
+
+
 def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
     """Store a bank file as an immutable version. Returns (row, created).
 
@@ -63,6 +76,7 @@ def load_bank_version(path: str | Path) -> tuple[BankVersion, bool]:
     )
     db.session.add(row)
     db.session.flush()
+    _by_id.pop(row.id, None)
     audit.record("bank.loaded", "bank_version", row.id, actor_label="cli", version=bank.version)
     return row, True
 
@@ -78,6 +92,21 @@ def new_response(bank_version: BankVersion, brand, context: dict) -> tuple[Respo
         short_code=tokens.new_short_code(),
         context=context,
     ), token
+
+
+def new_response_row(bank_version_id: int, brand_id: int, context: dict) -> tuple[dict, str]:
+    """The column values of a new response with a fresh access token, for bulk inserts of
+    many responses at once (the sample draw). Returns (row, raw token)."""
+    token = tokens.new_token()
+    row = {
+        "bank_version_id": bank_version_id,
+        "brand_id": brand_id,
+        "token_hash": tokens.hash_token(token),
+        "token_sealed": tokens.seal(token),
+        "short_code": tokens.new_short_code(),
+        "context": context,
+    }
+    return row, token
 
 
 def open_response(bank_version: BankVersion, brand, context: dict) -> tuple[Response, str]:
@@ -108,10 +137,19 @@ def link_token(response: Response) -> str | None:
 
 
 def locked(response_id: int) -> Response | None:
-    """Re-read the response under a row lock (PostgreSQL) so concurrent saves serialise."""
-    return db.session.execute(
-        db.select(Response).filter_by(id=response_id).with_for_update()
-    ).scalar_one_or_none()
+    """Re-read the response under a row lock (PostgreSQL) so concurrent saves serialise; its
+    answers come in the same query (a save needs them), read under the same lock."""
+    return (
+        db.session.execute(
+            db.select(Response)
+            .filter_by(id=response_id)
+            .options(db.joinedload(Response.answers))
+            .with_for_update(of=Response)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def record_notice_shown(response: Response, lang: str, mode: str) -> None:

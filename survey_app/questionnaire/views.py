@@ -7,13 +7,14 @@ import re
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 
+from survey_app.core import limits
 from survey_app.core.db import db
 from survey_app.privacy import notice
 
 from . import services
 from .bank import Bank
-from .forms import read_page
-from .routing import validate_page, visible_pages, visible_questions
+from .forms import check_page
+from .routing import visible_pages, visible_questions
 
 bp = Blueprint("questionnaire", __name__, template_folder="templates")
 
@@ -43,11 +44,12 @@ def _invalid_link():
     return render_template("questionnaire/invalid.html", brand=None), 404
 
 
-def _current_response():
+def _current_response(lock: bool = False):
+    """The session's response; with ``lock``, read under its row lock (for a save)."""
     rid = session.get(SESSION_KEY)
     if rid is None:
         return None
-    return db.session.get(services.Response, rid)
+    return services.locked(rid) if lock else db.session.get(services.Response, rid)
 
 
 def _context(response, bank: Bank, handle: str | None = None, **extra) -> dict:
@@ -79,7 +81,16 @@ def _context(response, bank: Bank, handle: str | None = None, **extra) -> dict:
     )
 
 
+def _short_code() -> str:
+    return "".join(ch for ch in request.form.get("code", "").upper() if ch.isalnum())
+
+
+def _session_response() -> str:
+    return str(session.get(SESSION_KEY, "none"))
+
+
 @bp.route("/s/<token>")
+@limits.credential_entry(lambda: request.view_args.get("token"))
 def enter(token: str):
     response = services.find_by_token(token)
     if response is None:
@@ -91,6 +102,7 @@ def enter(token: str):
 
 
 @bp.route("/code", methods=["POST"])
+@limits.credential_entry(_short_code)
 def code_entry():
     response = services.find_by_short_code(request.form.get("code", ""))
     if response is None:
@@ -152,16 +164,21 @@ def _next_url(
     return url_for(f"{prefix}.review", **url_args)
 
 
-def page_flow(response, page_id: str, *, mode: str, prefix: str, **url_args):
+def page_flow(response, page_id: str, *, mode: str, prefix: str, locked: bool = False, **url_args):
     """One questionnaire page, shown or saved, for the web and the embedded flow alike.
+
+    A save (POST) reads the response under its row lock (``locked``: the caller already did),
+    so saves of one response serialise and two tabs never miss each other's answers.
 
     Returns ``(redirect_url, None, None)`` or ``(None, template values, status)``.
     """
+    if request.method == "POST" and not locked:
+        response = services.locked(response.id)
     if response.is_completed:
         return url_for(f"{prefix}.done", **url_args), None, None
     if response.notice_shown_at is None:
         return url_for(f"{prefix}.current", **url_args), None, None
-    bank = services.bank_of(response.bank_version)
+    bank = services.bank_by_id(response.bank_version_id)
     answers = response.answer_dict()
     ids = [p.id for p in visible_pages(bank, answers)]
     if page_id not in ids:
@@ -170,22 +187,17 @@ def page_flow(response, page_id: str, *, mode: str, prefix: str, **url_args):
     errors: dict = {}
     values = answers
     if request.method == "POST":
-        # Read every question of the page: routing decides what applies given the new answers.
-        submitted = read_page([bank.question(qid) for qid in pg.questions], pg, request.form)
-        merged = {**answers, **submitted}
-        errors = validate_page(bank, page_id, submitted, merged, lang())
-        # A follow-up that this page's own answers just revealed (positions_filled after
-        # positions) is shown to be answered, not reported as an error it could not avoid.
-        shown_before = {q.id for q in visible_questions(bank, answers)}
-        revealed = {qid for qid in errors if qid not in shown_before and submitted.get(qid) is None}
-        errors = {qid: msg for qid, msg in errors.items() if qid not in revealed}
+        submitted, merged, errors, revealed = check_page(
+            bank, page_id, answers, request.form, lang()
+        )
         if not errors and not revealed:
-            locked = services.locked(response.id)
             services.save_page(
-                locked, bank, page_id, submitted, mode=mode, lang=lang(), device=device_class()
+                response, bank, page_id, submitted, mode=mode, lang=lang(), device=device_class()
             )
+            # The next page comes from the answers in hand, before the commit expires them.
+            target = _next_url(response, bank, after=page_id, prefix=prefix, **url_args)
             db.session.commit()
-            return _next_url(locked, bank, after=page_id, prefix=prefix, **url_args), None, None
+            return target, None, None
         values = merged
     position = ids.index(page_id)
     back = url_for(f"{prefix}.page", page_id=ids[position - 1], **url_args) if position else None
@@ -206,13 +218,27 @@ def page_flow(response, page_id: str, *, mode: str, prefix: str, **url_args):
     )
 
 
+def review_flow(response, *, prefix: str, **url_args):
+    """The review page, for the web, embedded and phone flows alike: ``(redirect_url, None)``
+    while a page still needs answers (or when done), else ``(None, (bank, template values))``."""
+    if response.is_completed:
+        return url_for(f"{prefix}.done", **url_args), None
+    bank = services.bank_of(response.bank_version)
+    target = _next_url(response, bank, prefix=prefix, **url_args)
+    if target != url_for(f"{prefix}.review", **url_args):
+        return target, None
+    answers = response.answer_dict()
+    return None, (bank, dict(questions=visible_questions(bank, answers), values=answers))
+
+
 @bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
+@limits.page_save(_session_response)
 def page(page_id: str):
-    response = _current_response()
+    response = _current_response(lock=request.method == "POST")
     if response is None:
         return _invalid_link()
     target, values, status = page_flow(
-        response, page_id, mode=session.get("mode", "web"), prefix="questionnaire"
+        response, page_id, mode=session.get("mode", "web"), prefix="questionnaire", locked=True
     )
     if target:
         return redirect(target)
@@ -224,17 +250,11 @@ def review():
     response = _current_response()
     if response is None:
         return _invalid_link()
-    if response.is_completed:
-        return redirect(url_for("questionnaire.done"))
-    bank = services.bank_of(response.bank_version)
-    answers = response.answer_dict()
-    target = _next_url(response, bank)
-    if target != url_for("questionnaire.review"):
+    target, shown = review_flow(response, prefix="questionnaire")
+    if target:
         return redirect(target)
-    questions = visible_questions(bank, answers)
-    return render_template(
-        "questionnaire/review.html", questions=questions, values=answers, **_context(response, bank)
-    )
+    bank, values = shown
+    return render_template("questionnaire/review.html", **values, **_context(response, bank))
 
 
 @bp.route("/survey/submit", methods=["POST"])
@@ -282,8 +302,9 @@ def privacy(brand_code: str):
 
 
 def init_app(app) -> None:
-    from . import embed
+    from . import embed, metrics
 
     app.register_blueprint(bp)
     embed.init_app(app)
+    metrics.register()
     app.jinja_env.globals.setdefault("current_locale", lambda: lang())

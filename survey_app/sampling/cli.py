@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import date
 
@@ -10,9 +9,10 @@ from flask.cli import AppGroup
 from survey_app.core.db import db
 from survey_app.partners.services import PartnerError, require_organisation
 
+from . import error_report
 from .draw import DrawError, draw_sample
 from .feed import FeedFormatError
-from .importer import import_postings, row_errors
+from .importer import import_postings
 from .rounds import RoundError, create_round, get_round
 
 postings_cli = AppGroup("postings", help="The postings feed.")
@@ -65,10 +65,7 @@ def import_(path: str, source_code: str, fmt: str, errors_path: str | None) -> N
 
 def write_error_report(batch_id: int, out) -> None:
     """The row-numbered report of rejected rows: row, field, value, reason."""
-    writer = csv.writer(out)
-    writer.writerow(["row", "field", "value", "reason"])
-    for e in row_errors(batch_id):
-        writer.writerow([e.row_number, e.field, e.value, e.reason])
+    error_report.write_csv(batch_id, out)
 
 
 def _date(_ctx, _param, value):

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from survey_app.sampling.feed_fast import compile_plan, parse_csv_row
 from survey_app.sampling.feed_fields import (
     KNOWN_COLUMNS,
     RECORD_KEYS,
@@ -58,6 +59,8 @@ class FeedFormatError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        #: the failed ImportBatch recorded for it, once the importer has stored one
+        self.batch_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,20 +225,35 @@ def _iter_csv(first: tuple[int, str], rest: Iterator[tuple[int, str]], source: s
         _check_header(header)
         columns = [_norm_key(c) for c in header]
         last_line += reader.line_num
-        for row in reader:
-            row_number, last_line = last_line + 1, first[0] - 1 + reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            raw = dict(zip(columns, row, strict=False))
-            if len(row) != len(columns):
-                reason = f"the row has {len(row)} fields but the header has {len(columns)}"
-                yield BadRow(row_number, [FieldError("_row", None, reason)], raw)
-                continue
-            yield _row_result(row_number, raw, source)
+        yield from csv_rows(reader, columns, first[0] - 1, last_line, source)
     except csv.Error as exc:
         raise FeedFormatError(
             f"line {first[0] - 1 + reader.line_num}: the CSV cannot be parsed ({exc})"
         ) from None
+
+
+def csv_rows(
+    reader, columns: list[str], base: int, last_line: int, source: str | None
+) -> Iterator[RowResult]:
+    """The results of the records ``reader`` yields; ``base`` is the line number before the
+    reader's first line and ``last_line`` the line the previous record ended on."""
+    plan = compile_plan(columns)
+    width = len(columns)
+    for row in reader:
+        row_number, last_line = last_line + 1, base + reader.line_num
+        if len(row) == width:
+            record = parse_csv_row(row, plan, source)  # the common case, else parse_record
+            if record is not None:
+                yield GoodRow(row_number, record)
+                continue
+        if not any(cell.strip() for cell in row):
+            continue
+        raw = dict(zip(columns, row, strict=False))
+        if len(row) != width:
+            reason = f"the row has {len(row)} fields but the header has {width}"
+            yield BadRow(row_number, [FieldError("_row", None, reason)], raw)
+            continue
+        yield _row_result(row_number, raw, source)
 
 
 def _iter_jsonl(lines: Iterable[tuple[int, str]], source: str | None) -> Iterator[RowResult]:
@@ -269,7 +287,10 @@ def iter_records(
     return _iter_records(fileobj, fmt, source)
 
 
-def _iter_records(fileobj: BinaryIO, fmt: str, source: str | None) -> Iterator[RowResult]:
+def open_feed(fileobj: BinaryIO, fmt: str):
+    """Check the file, find its first non-blank line and its format: ``(kind, first, lines)``
+    with ``kind`` "csv" or "jsonl", ``first`` the (line number, text) of that line and ``lines``
+    the rest of the numbered lines, still unread."""
     if fileobj.seekable():
         fmt = check_file(fileobj, fmt)
     lines = _lines(fileobj)
@@ -280,7 +301,12 @@ def _iter_records(fileobj: BinaryIO, fmt: str, source: str | None) -> Iterator[R
             break
     if first is None:
         raise FeedFormatError("the file is empty")
-    if _resolve_fmt(fmt, first[1]) == "csv":
+    return _resolve_fmt(fmt, first[1]), first, lines
+
+
+def _iter_records(fileobj: BinaryIO, fmt: str, source: str | None) -> Iterator[RowResult]:
+    kind, first, lines = open_feed(fileobj, fmt)
+    if kind == "csv":
         yield from _iter_csv(first, lines, source)
     else:
         yield from _iter_jsonl(_chain(first, lines), source)

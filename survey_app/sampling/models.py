@@ -70,7 +70,7 @@ class Posting(db.Model):
     #: completeness score (see sampling.quality)
     quality = db.Column(db.Integer, nullable=False, default=0)
     #: set when merged into a better record of the same posting from another source
-    duplicate_of_id = db.Column(db.ForeignKey("postings.id"), nullable=True)
+    duplicate_of_id = db.Column(db.ForeignKey("postings.id"), nullable=True, index=True)
     imported_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -98,6 +98,10 @@ class ImportBatch(db.Model):
     rows_inserted = db.Column(db.Integer, nullable=False, default=0)
     rows_updated = db.Column(db.Integer, nullable=False, default=0)
     rows_rejected = db.Column(db.Integer, nullable=False, default=0)
+    #: accepted rows found to be the same vacancy as a posting from another source
+    rows_duplicates = db.Column(db.Integer, nullable=False, default=0)
+    #: how the file arrived: "cli" or "api"
+    channel = db.Column(db.String(8), nullable=False, default="cli")
     error = db.Column(db.Text, nullable=True)
     started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     finished_at = db.Column(db.DateTime, nullable=True)

@@ -30,6 +30,8 @@ from typing import Any
 
 from stdnum.dk import cvr as stdnum_cvr
 
+from .feed_fields import cvr_checksum_ok
+
 WEIGHTS: dict[str, int] = {
     "cvr": 25,
     "p_number": 15,
@@ -51,7 +53,7 @@ def quality_score(record: Record) -> int:
     """Completeness score 0-100 (see the module docstring for the weights)."""
     score = 0
     cvr = record.get("cvr")
-    if cvr and stdnum_cvr.is_valid(str(cvr)):
+    if cvr and (cvr_checksum_ok(str(cvr)) or stdnum_cvr.is_valid(str(cvr))):
         score += WEIGHTS["cvr"]
     for key in ("p_number", "contact_email", "contact_phone", "contact_name"):
         if record.get(key):

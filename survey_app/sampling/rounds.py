@@ -21,6 +21,45 @@ DEFAULT_SETTINGS = {
     "max_cases_per_p_unit": 1,
     "rest_days_p_unit": 180,
     "partner_quotas": {},
+    # follow-up after the invitation (see followup.messaging.reminders); "phone" hands the case
+    # to the call centre; quiet hours and Sundays hold reminders back in the round's time zone
+    "reminders": {
+        "steps": [
+            {"channel": "email", "after_days": 7},
+            {"channel": "sms", "after_days": 10},
+            {"channel": "phone", "after_days": 14},
+        ],
+        "max_reminders": 2,
+        "quiet_hours": ["20:00", "08:00"],
+        "no_sundays": True,
+        "timezone": "Europe/Copenhagen",
+    },
+    # the call centre (see followup.callcentre.settings): whether it fields the round, when a
+    # case without a phone hand-over is called (days after sampling), calling hours and time
+    # slices (local "HH:MM"), attempt limits in total and per outcome, the lease on a case
+    "calls": {
+        "enabled": True,
+        "after_days": 14,
+        "timezone": "Europe/Copenhagen",
+        "calling_days": [0, 1, 2, 3, 4],
+        "day_start": "08:00",
+        "day_end": "16:00",
+        "slices": [
+            ["morning", "08:00", "10:00"],
+            ["midday", "10:00", "13:00"],
+            ["afternoon", "13:00", "16:00"],
+        ],
+        "max_attempts": 10,
+        "max_per_outcome": {
+            "no_answer": 6,
+            "answering_machine": 3,
+            "busy": 5,
+            "refusal": 1,
+            "wrong_number": 1,
+            "not_eligible": 1,
+        },
+        "lock_minutes": 15,
+    },
 }
 
 

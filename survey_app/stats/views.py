@@ -72,4 +72,8 @@ def export_csv(code: str):
 
 
 def init_app(app) -> None:
+    from . import export_views, push
+
     app.register_blueprint(bp)
+    export_views.init_app(app)
+    push.init_app(app)

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 with warnings.catch_warnings():
     # samplics announces its archival with a FutureWarning on import; the API used here is stable.
@@ -192,7 +193,15 @@ def compute_weights(
         raise EmptyStratumError(sorted(missing_frame), "strata without a frame total")
 
     codes = np.array([u.response_code for u in units])
-    empty = sorted(c for c in merged if not np.any((classes == c) & (codes == "rr")))
+    # Weight classes as integer codes 0..K-1 (sorted names): samplics and the per-class sums
+    # then compare integers instead of strings, with the same numbers.
+    names, code = np.unique(classes, return_inverse=True)
+    names = [str(n) for n in names]
+    index = {name: i for i, name in enumerate(names)}
+    k = len(names)
+    rr = codes == "rr"
+    rr_count = np.bincount(code[rr], minlength=k)
+    empty = sorted(c for c in merged if c not in index or not rr_count[index[c]])
     if empty:
         # Name the original strata so the caller knows what to merge.
         raise EmptyStratumError(
@@ -202,49 +211,61 @@ def compute_weights(
 
     design = np.array([1.0 / u.selection_prob for u in units])
     sw = SampleWeight()
-    adjusted = sw.adjust(design, classes, codes, unknown_to_inelig=True)
-    nr_factor = {str(k): float(v) for k, v in sw.adj_factor.items()}
+    # a Series keeps the integer dtype (samplics turns a plain array into strings)
+    adjusted = sw.adjust(design, pd.Series(code), codes, unknown_to_inelig=True)
+    nr_factor = {names[int(i)]: float(v) for i, v in sw.adj_factor.items()}
 
-    rr = codes == "rr"
     ineligible = codes == "in"
     calibrated = rr | ineligible if frame_includes_ineligible else rr
     ps = SampleWeight()
     final = np.zeros(len(units))
     final[calibrated] = ps.poststratify(
         adjusted[calibrated],
-        control={c: float(frame[c].postings) for c in merged},
-        domain=classes[calibrated],
+        control={index[c]: float(frame[c].postings) for c in merged},
+        domain=code[calibrated],
     )
-    ps_factor = {str(k): float(v) for k, v in ps.adj_factor.items()}
+    ps_factor = {names[int(i)]: float(v) for i, v in ps.adj_factor.items()}
     if not frame_includes_ineligible:
         final[ineligible] = adjusted[ineligible]
 
     positions = np.array([u.positions for u in units], dtype=float)
+    responded = np.array([u.responded for u in units], dtype=bool)
+
+    def per_class(values) -> np.ndarray:
+        return np.bincount(code, weights=values, minlength=k)
+
+    counts = {
+        "all": np.bincount(code, minlength=k),
+        "responded": np.bincount(code[responded], minlength=k),
+        **{c: np.bincount(code[codes == c], minlength=k) for c in ("rr", "nr", "in", "uk")},
+    }
+    design_sum = per_class(design)
+    d_sums = {c: per_class(design * (codes == c)) for c in ("rr", "nr", "in", "uk")}
+    final_rr = per_class(final * rr)
+    positions_rr = per_class(final * positions * rr)
     diagnostics = {}
     for cls, members in merged.items():
-        m = classes == cls
-        d_sum = {
-            code: float(design[m & (codes == code)].sum()) for code in ("rr", "nr", "in", "uk")
-        }
+        i = index[cls]
+        d_sum = {c: float(d_sums[c][i]) for c in ("rr", "nr", "in", "uk")}
         known = d_sum["rr"] + d_sum["nr"] + d_sum["in"]
         diagnostics[cls] = StratumDiagnostics(
             weight_class=cls,
             merged_strata=tuple(members),
-            n_sampled=int(m.sum()),
-            n_respondents=sum(1 for u, k in zip(units, m, strict=True) if k and u.responded),
-            n_eligible_respondents=int((m & rr).sum()),
-            n_nonrespondents=int((m & (codes == "nr")).sum()),
-            n_ineligible=int((m & ineligible).sum()),
-            n_unknown=int((m & (codes == "uk")).sum()),
-            design_weight_sum=float(design[m].sum()),
+            n_sampled=int(counts["all"][i]),
+            n_respondents=int(counts["responded"][i]),
+            n_eligible_respondents=int(counts["rr"][i]),
+            n_nonrespondents=int(counts["nr"][i]),
+            n_ineligible=int(counts["in"][i]),
+            n_unknown=int(counts["uk"][i]),
+            design_weight_sum=float(design_sum[i]),
             eligible_rate=(d_sum["rr"] + d_sum["nr"]) / known,
             unknown_factor=(known + d_sum["uk"]) / known,
             nonresponse_factor=nr_factor[cls],
             poststrat_factor=ps_factor[cls],
-            final_weight_sum=float(final[m & rr].sum()),
+            final_weight_sum=float(final_rr[i]),
             frame_postings=frame[cls].postings,
             frame_positions=frame[cls].positions,
-            estimated_positions=float((final[m & rr] * positions[m & rr]).sum()),
+            estimated_positions=float(positions_rr[i]),
         )
     return WeightingResult(
         weights={u.unit_id: float(w) for u, w in zip(units, final, strict=True)},

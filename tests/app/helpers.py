@@ -67,3 +67,44 @@ def answer_survey(client, token: str, path=OTHER_PROFILE_PATH, submit: bool = Tr
         html = client.get("/survey/review").get_data(as_text=True)
         r = client.post("/survey/submit", data={"csrf_token": csrf_token(html)})
         assert r.status_code == 302 and r.location.endswith("/survey/done")
+
+
+def staff_login(client, email: str, password: str | None = None):
+    """Log a staff user in through the real pages, second factor included.
+
+    On the first login of an administrator or partner operator the key is read from the
+    enrolment page; later logins compute the code from the stored secret. The replay guard
+    (last accepted time step) is cleared first so a test can log the same user in repeatedly.
+    Needs an app context (the ``ctx`` or ``demo`` fixture). Returns the last response.
+    """
+    import pyotp
+
+    from survey_app.auth.models import User
+    from survey_app.core.db import db
+    from survey_app.core.tokens import unseal
+    from survey_app.demo import PASSWORD
+
+    html = client.get("/login").get_data(as_text=True)
+    r = client.post(
+        "/login",
+        data={"email": email, "password": password or PASSWORD, "csrf_token": csrf_token(html)},
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    if r.location.endswith("/login/enrol"):
+        html = client.get("/login/enrol").get_data(as_text=True)
+        secret = re.search(r'data-secret="([A-Z2-7]+)"', html).group(1)
+        r = client.post(
+            "/login/enrol",
+            data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(html)},
+        )
+        assert r.status_code == 200 and "recovery-codes" in r.get_data(as_text=True)
+    elif r.location.endswith("/login/code"):
+        db.session.expire_all()
+        user = db.session.scalars(db.select(User).filter_by(email=email.lower())).one()
+        user.totp_last_step = None
+        db.session.commit()
+        html = client.get("/login/code").get_data(as_text=True)
+        code = pyotp.TOTP(unseal(user.totp_secret)).now()
+        r = client.post("/login/code", data={"code": code, "csrf_token": csrf_token(html)})
+        assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    return r

@@ -1,0 +1,365 @@
+"""Benchmark: page saves by concurrent respondents against the app on gunicorn and PostgreSQL.
+
+    .venv/bin/python bench/page_save.py [--respondents 50] [--workers 4] [--seconds 20]
+                                        [--paced-rate 50]
+
+A fresh PostgreSQL database (and a free Redis database, for the rate-limit counters, as in
+production) is made for the run and removed afterwards. Each simulated respondent gets its own
+response (``new_response``), exchanges its token at ``/s/<token>``, starts the survey with the
+CSRF token from the page, then POSTs the questionnaire's pages with valid answers, over and over
+(each POST is one page save: answers, routing, classification, paradata, commit).
+
+The baseline is a bare Flask endpoint doing one SQL insert, served by gunicorn with the same
+number of workers, measured in the same run with the same client. Two phases for each server:
+
+- *saturated*: every respondent posts again as soon as the answer comes (throughput; latency
+  here is mostly queueing: about respondents / throughput);
+- *paced*: the respondents together offer ``--paced-rate`` saves per second (latency at a load
+  below saturation, the figure the p99 goal is about).
+
+Prints a table and the throughput ratio app / baseline. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get(
+    "SURVEY_BENCH_PG_ADMIN_URL",
+    os.environ.get(
+        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+)
+# One pass through the questionnaire of a "recruited with another profile" respondent.
+PAGES = [
+    ("role", {"respondent_role": "yes"}),
+    ("status", {"recruitment_status": "1"}),
+    ("outcome", {"outcome": "2", "positions": "3", "positions_filled": "2"}),
+    ("applicants", {"applicants": "12", "qualified_applicants": "4"}),
+    ("reasons", {"profile_gap": ["1", "3"]}),
+    ("channels", {"channels": ["1", "3"], "job_order": "2"}),
+    ("comment", {"comment": "Svært at finde folk med den rette erfaring."}),
+]
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# --- the baseline: a bare Flask endpoint doing one SQL insert ----------------------------------
+
+
+def baseline():
+    """``gunicorn 'page_save:baseline()'``: POST /save inserts one row and answers 204."""
+    import json
+
+    from flask import Flask, request
+
+    engine = create_engine(os.environ["BENCH_BASELINE_DB"], pool_pre_ping=True)
+    app = Flask("baseline")
+    insert = text(
+        "INSERT INTO baseline_saves (response_id, page_id, payload) "
+        "VALUES (:r, :p, CAST(:v AS jsonb))"
+    )
+
+    @app.post("/save/<int:response_id>/<page_id>")
+    def save(response_id: int, page_id: str):
+        values = json.dumps(request.form.to_dict(flat=False))
+        with engine.begin() as conn:
+            conn.execute(insert, {"r": response_id, "p": page_id, "v": values})
+        return "", 204
+
+    return app
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+def free_redis_db():
+    import redis
+
+    marker = f"survey-bench:{os.getpid()}:{uuid.uuid4().hex}"
+    for number in range(15, 0, -1):
+        conn = redis.Redis(host="127.0.0.1", port=6379, db=number)
+        if conn.set("survey-test:owner", marker, nx=True, ex=3600):
+            return f"redis://127.0.0.1:6379/{number}", conn
+    raise SystemExit("no free Redis database (1-15)")
+
+
+def make_responses(url: str, count: int) -> list[str]:
+    """A migrated database with STAR, the bank and ``count`` responses; their tokens."""
+    from flask_migrate import upgrade
+
+    from survey_app import create_app
+    from survey_app.core.db import db
+    from survey_app.partners.services import brand_by_code, ensure_star
+    from survey_app.questionnaire.bank import default_bank_path
+    from survey_app.questionnaire.services import load_bank_version, new_response
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key", "REDIS_URL": None}
+    )
+    tokens = []
+    with app.app_context():
+        upgrade(revision="heads")
+        ensure_star()
+        version, _ = load_bank_version(default_bank_path())
+        brand = brand_by_code("star")
+        for i in range(count):
+            context = {"job_title": "Tømrer", "posted_on": "2026-05-10", "source_name": "Jobnet"}
+            response, token = new_response(version, brand, {**context, "n": i})
+            db.session.add(response)
+            tokens.append(token)
+        db.session.commit()
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE baseline_saves (id bigserial PRIMARY KEY, response_id int, "
+                    "page_id text, payload jsonb, saved_at timestamptz DEFAULT now())"
+                )
+            )
+        db.session.remove()
+        db.engine.dispose()
+    return tokens
+
+
+def serve(target: str, port: int, workers: int, env: dict, cwd: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+            target,
+        ],  # fmt: skip
+        cwd=cwd,
+        env={**os.environ, **env},
+    )
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"gunicorn {target} did not start")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the simulated respondents ------------------------------------------------------------------
+
+
+class Respondent:
+    """One respondent's HTTP session; ``save()`` posts the next page of the cycle."""
+
+    def __init__(self, base: str, token: str | None, number: int) -> None:
+        self.client = httpx.Client(base_url=base, timeout=30)
+        self.number = number
+        self.step = 0
+        self.csrf = ""
+        if token is not None:
+            r = self.client.get(f"/s/{token}")
+            assert r.status_code == 302, r.status_code
+            html = self.client.get("/survey").text
+            self.csrf = CSRF.search(html).group(1)
+            r = self.client.post("/survey/start", data={"csrf_token": self.csrf})
+            assert r.status_code == 302, r.status_code
+
+    def save_app(self) -> None:
+        page_id, data = PAGES[self.step % len(PAGES)]
+        self.step += 1
+        r = self.client.post(f"/survey/p/{page_id}", data={**data, "csrf_token": self.csrf})
+        # A saved page redirects to the next page (or the review); a refused one is a 4xx page.
+        if r.status_code != 302:
+            raise RuntimeError(f"page {page_id}: {r.status_code} {r.text[:300]}")
+
+    def save_baseline(self) -> None:
+        page_id, data = PAGES[self.step % len(PAGES)]
+        self.step += 1
+        r = self.client.post(f"/save/{self.number}/{page_id}", data=data)
+        if r.status_code != 204:
+            raise RuntimeError(f"baseline: {r.status_code}")
+
+
+def run_phase(respondents, method: str, seconds: float, rate: float | None) -> dict:
+    """Each respondent saves in a loop for ``seconds``; with ``rate`` (saves/s in all) the
+    respondents are paced to start saves on a fixed schedule (open loop, latency counted from
+    the scheduled start, so a slow server cannot hide its queue)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.2
+    stop = start + seconds
+
+    def loop(resp: Respondent) -> None:
+        mine: list[float] = []
+        interval = len(respondents) / rate if rate else 0.0
+        scheduled = start + (interval * resp.number / len(respondents) if rate else 0.0)
+        while True:
+            now = time.perf_counter()
+            if rate:
+                if scheduled > now:
+                    time.sleep(scheduled - now)
+                begin = scheduled
+                scheduled += interval
+            else:
+                begin = now
+            if begin >= stop:
+                break
+            try:
+                getattr(resp, method)()
+            except Exception as exc:  # noqa: BLE001 - counted and shown
+                with lock:
+                    errors.append(str(exc)[:200])
+                continue
+            mine.append(time.perf_counter() - begin)
+        with lock:
+            latencies.extend(mine)
+
+    while time.perf_counter() < start:
+        time.sleep(0.01)
+    with ThreadPoolExecutor(len(respondents)) as pool:
+        list(pool.map(loop, respondents))
+    elapsed = max(time.perf_counter(), stop) - start
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {
+        "saves": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "per_s": len(latencies) / min(elapsed, seconds),
+        "p50": pct(0.50) if latencies else 0,
+        "p95": pct(0.95) if latencies else 0,
+        "p99": pct(0.99) if latencies else 0,
+        "mean": statistics.fmean(latencies) * 1000 if latencies else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--respondents", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, both servers")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--paced-rate", type=float, default=50, help="saves/s in all in the paced phase"
+    )
+    args = parser.parse_args()
+
+    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    redis_url, redis_conn = free_redis_db()
+    servers: list[subprocess.Popen] = []
+    try:
+        tokens = make_responses(url, args.respondents)
+        app_port, base_port = free_port(), free_port()
+        env = {
+            "SURVEY_DATABASE_URL": url,
+            "SURVEY_REDIS_URL": redis_url,
+            "SURVEY_SECRET_KEY": "bench-secret-key",
+            # Limits stay on (their Redis round trips are part of a save); the respondents all
+            # come from one address and save far faster than a person, so the budgets are wide.
+            "SURVEY_RATELIMIT_PAGE_SAVE_PER_IP": "1000000/minute",
+            "SURVEY_RATELIMIT_PAGE_SAVE_PER_RESPONSE": "1000000/minute",
+            "SURVEY_RATELIMIT_CREDENTIAL_PER_IP": "1000000/minute",
+        }
+        servers.append(serve("wsgi:app", app_port, args.workers, env, ROOT))
+        servers.append(
+            serve(
+                "page_save:baseline()",
+                base_port,
+                args.workers,
+                {"BENCH_BASELINE_DB": url},
+                ROOT / "bench",
+            )
+        )
+        app_people = [
+            Respondent(f"http://127.0.0.1:{app_port}", t, i) for i, t in enumerate(tokens)
+        ]
+        base_people = [
+            Respondent(f"http://127.0.0.1:{base_port}", None, i) for i in range(len(tokens))
+        ]
+        # Warm up both (imports, connection pools, the parsed bank in every worker).
+        run_phase(app_people, "save_app", 3, None)
+        run_phase(base_people, "save_baseline", 3, None)
+
+        results = {}
+        for phase, rate in (("saturated", None), ("paced", args.paced_rate)):
+            results[("baseline", phase)] = run_phase(
+                base_people, "save_baseline", args.seconds, rate
+            )
+            results[("app", phase)] = run_phase(app_people, "save_app", args.seconds, rate)
+
+        print(
+            f"\n{args.respondents} respondents, gunicorn -w {args.workers} (sync) for both, "
+            f"{args.seconds:.0f} s per phase, PostgreSQL, Redis rate-limit counters; "
+            f"{os.cpu_count()} CPUs (shared with the client)\n"
+        )
+        head = f"{'server':<10}{'phase':<11}{'saves':>7}{'err':>5}{'saves/s':>9}"
+        head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+        print(head)
+        print("-" * len(head))
+        for (server, phase), r in results.items():
+            print(
+                f"{server:<10}{phase:<11}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
+                f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
+            )
+            if r["first_error"]:
+                print(f"   first error: {r['first_error']}")
+        ratio = results[("app", "saturated")]["per_s"] / results[("baseline", "saturated")]["per_s"]
+        paced = results[("app", "paced")]
+        print(f"\nthroughput ratio app / baseline (saturated): {ratio:.2f} (goal >= 0.5)")
+        print(
+            f"app p99 at {args.paced_rate:.0f} saves/s: {paced['p99']:.1f} ms (goal < 100 ms); "
+            f"saturated p99 {results[('app', 'saturated')]['p99']:.1f} ms"
+        )
+        for person in app_people + base_people:
+            person.client.close()
+    finally:
+        for process in servers:
+            process.terminate()
+        for process in servers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        redis_conn.flushdb()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

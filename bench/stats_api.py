@@ -1,0 +1,283 @@
+"""Benchmark: the statistics API (``/api/v1``) under concurrent clients, against a bare Flask
+endpoint on the same kind of server, measured in the same run (issue 6: p99 under 50 ms at 20
+concurrent clients).
+
+    .venv/bin/python bench/stats_api.py [--clients 20] [--seconds 5] [--responses 5000]
+                                        [--workers 2] [--threads 4]
+
+A fresh PostgreSQL database (and a free Redis database for the rate-limit counters, as in
+production) is made for the run and removed afterwards. A round of ``--responses`` answered
+cases is written with COPY (``bench/publish.py``'s generator) and published as a release (about
+2,000 cells; the occupation table has about 300 values); one API key is made.
+
+Both servers are gunicorn with the same flags (``-k gthread -w W --threads T``, the production
+worker class): the app (``wsgi:app``: bearer-key check, rate limit in Redis, the call logged in
+``api_calls``, the release looked up) and the baseline, a bare Flask app whose one endpoint
+runs a single SELECT of a table's cells of the latest release and returns them as JSON (the
+floor of a data call). Each of ``--clients`` threads keeps its own keep-alive connection and
+sends its next request as soon as the answer comes (closed loop), for ``--seconds`` per
+endpoint. The baseline is measured before and after the app's endpoints. Prints requests/s and
+latency percentiles per endpoint and the ratios against the baseline. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench.page_save import PG_ADMIN_URL, free_port, free_redis_db  # noqa: E402
+
+LOG = Path(tempfile.gettempdir()) / "bench-stats-api-servers.log"
+
+# --- the baseline: a bare Flask endpoint doing one SELECT -------------------------------------
+
+
+def baseline():
+    """``gunicorn 'stats_api:baseline()'``: GET /cells/<table> answers the cells as JSON."""
+    from flask import Flask, abort, jsonify, request
+
+    engine = create_engine(os.environ["BENCH_BASELINE_DB"], pool_pre_ping=True)
+    app = Flask("baseline")
+    query = text(
+        "SELECT dimension, value, measure, estimate, ci_low, ci_high, n, suppressed "
+        "FROM stats_release_cells WHERE table_id = :t "
+        "AND release_id = (SELECT max(id) FROM stats_releases) ORDER BY id"
+    )
+
+    @app.get("/cells/<table_id>")
+    def cells(table_id: str):
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            abort(401)
+        with engine.connect() as conn:
+            rows = conn.execute(query, {"t": table_id}).mappings().all()
+        return jsonify({"table": table_id, "data": [dict(r) for r in rows]})
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    return app
+
+
+# --- setup --------------------------------------------------------------------------------------
+
+
+def prepare(url: str, responses: int) -> tuple[str, str]:
+    """A migrated database with a published release; ``(api key, period)``."""
+    from flask_migrate import upgrade
+
+    from bench.publish import load
+    from survey_app import create_app
+    from survey_app.core.db import db
+    from survey_app.partners.services import ensure_star
+    from survey_app.questionnaire.bank import default_bank_path
+    from survey_app.questionnaire.services import load_bank_version
+    from survey_app.sampling.rounds import create_round
+    from survey_app.stats.api.keys import create_key
+    from survey_app.stats.releases import publish
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "REDIS_URL": None})
+    with app.app_context():
+        upgrade(revision="heads")
+        star = ensure_star()
+        load_bank_version(default_bank_path())
+        rnd = create_round("BENCH", "Benchmark", date(2026, 1, 1), date(2026, 6, 30))
+        db.session.commit()
+        load(db, rnd, star.default_brand.id, star.id, responses)
+        release = publish(["BENCH"])
+        key, _row = create_key("Benchmark A/S", "api@benchmark.example")
+        period = release.period
+        db.session.commit()
+        cells = db.session.scalar(
+            text("SELECT count(*) FROM stats_release_cells WHERE release_id = :r"),
+            {"r": release.id},
+        )
+        print(f"release {release.id} of period {period} published, {cells} cells")
+        db.session.remove()
+        db.engine.dispose()
+    return key, period
+
+
+def serve(target: str, port: int, args, env: dict, cwd: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread", "-w", str(args.workers),
+         "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "--backlog", "2048", target],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=LOG.open("ab"),  # the request log (still written, as in production), not shown
+    )  # fmt: skip
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/livez" if target == "wsgi:app" else
+                      f"http://127.0.0.1:{port}/", timeout=1)  # fmt: skip
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"gunicorn {target} did not start; see {LOG}")
+
+
+# --- the clients ----------------------------------------------------------------------------------
+
+
+def run(base: str, path: str, key: str, clients: int, seconds: float) -> dict:
+    """``clients`` threads GET ``path`` in a closed loop for ``seconds``."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {key}"}
+    start = time.perf_counter() + 0.1
+    stop = start + seconds
+
+    def loop(_n: int) -> None:
+        mine = []
+        with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+            while time.perf_counter() < start:
+                time.sleep(0.005)
+            while (begin := time.perf_counter()) < stop:
+                try:
+                    r = client.get(path)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"{r.status_code} {r.text[:200]}")
+                except Exception as exc:  # noqa: BLE001 - counted and shown
+                    with lock:
+                        errors.append(str(exc)[:200])
+                    continue
+                mine.append(time.perf_counter() - begin)
+        with lock:
+            latencies.extend(mine)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(loop, range(clients)))
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0
+        )
+
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "per_s": len(latencies) / seconds,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--responses", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both servers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker, both")
+    args = parser.parse_args()
+
+    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    redis_url, redis_conn = free_redis_db()
+    servers: list[subprocess.Popen] = []
+    try:
+        key, period = prepare(url, args.responses)
+        app_port, base_port = free_port(), free_port()
+        env = {
+            "SURVEY_DATABASE_URL": url,
+            "SURVEY_REDIS_URL": redis_url,
+            "SURVEY_SECRET_KEY": "bench-secret-key",
+            # the limit stays on (its Redis round trip is part of a call) with a wide budget
+            "SURVEY_RATELIMIT_API_PER_KEY": "100000000/minute",
+        }
+        servers.append(serve("wsgi:app", app_port, args, env, ROOT))
+        servers.append(
+            serve(
+                "stats_api:baseline()", base_port, args, {"BENCH_BASELINE_DB": url}, ROOT / "bench"
+            )
+        )
+        app_base = f"http://127.0.0.1:{app_port}"
+        baseline_base = f"http://127.0.0.1:{base_port}"
+        endpoints = [
+            ("tables", "/api/v1/tables"),
+            ("table metadata", "/api/v1/tables/recruitment_by_occupation"),
+            ("data JSON (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=json"),
+            ("data CSV (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=csv"),
+            ("data JSON (occupation)", f"/api/v1/data/recruitment_by_occupation?period={period}"),
+        ]
+        base_path = "/cells/recruitment_by_area"
+        # warm up both (imports, pools, every worker)
+        for path in [p for _, p in endpoints]:
+            run(app_base, path, key, args.clients, 1)
+        run(baseline_base, base_path, key, args.clients, 1)
+
+        results = [
+            ("baseline (before)", run(baseline_base, base_path, key, args.clients, args.seconds))
+        ]
+        for label, path in endpoints:
+            results.append((label, run(app_base, path, key, args.clients, args.seconds)))
+        results.append(
+            ("baseline (after)", run(baseline_base, base_path, key, args.clients, args.seconds))
+        )
+        base = [r for label, r in results if label.startswith("baseline")]
+        base_per_s = sum(r["per_s"] for r in base) / len(base)
+        base_p99 = sum(r["p99"] for r in base) / len(base)
+
+        print(
+            f"\n{args.clients} concurrent clients (closed loop), {args.seconds:.0f} s per endpoint;"
+            " "
+            f"gunicorn -k gthread -w {args.workers} --threads {args.threads} for both servers; "
+            f"PostgreSQL, Redis; {os.cpu_count()} CPUs shared with the clients; "
+            f"release of {args.responses} responses\n"
+        )
+        head = f"{'endpoint':<24}{'requests':>9}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
+        head += f"{'p99 ms':>8}{'req/s ratio':>12}{'p99 ratio':>10}"
+        print(head)
+        print("-" * len(head))
+        for label, r in results:
+            print(
+                f"{label:<24}{r['requests']:>9}{r['errors']:>5}{r['per_s']:>8.0f}{r['p50']:>8.1f}"
+                f"{r['p95']:>8.1f}{r['p99']:>8.1f}{r['per_s'] / base_per_s:>12.2f}"
+                f"{r['p99'] / base_p99:>10.2f}"
+            )
+            if r["first_error"]:
+                print(f"   first error: {r['first_error']}")
+        print("\nratios against the mean of the two baseline runs; goal: p99 < 50 ms")
+    finally:
+        for process in servers:
+            process.terminate()
+        for process in servers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        redis_conn.flushdb()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
