@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.questionnaire.services import link_token
@@ -80,12 +81,12 @@ def walk_every_page(page, base: str, cases: list[Case], lang: str, label: str) -
     save(page, lang)
     scan("page outcome")
     save(page, lang)  # nothing answered: every question reports an error
-    assert page.locator("#error-summary").is_visible()
+    expect(page.locator("#error-summary")).to_be_visible()
     scan("page with validation errors")
     check(page, "#outcome-2")
     page.locator("#positions").fill("3")
     save(page, lang)  # reveals positions_filled on the same page
-    assert page.locator("#positions_filled").is_visible()
+    expect(page.locator("#positions_filled")).to_be_visible()
     scan("page outcome with the revealed follow-up")
     page.locator("#positions_filled").fill("2")
     save(page, lang)
@@ -94,7 +95,7 @@ def walk_every_page(page, base: str, cases: list[Case], lang: str, label: str) -
     save(page, lang)  # reveals qualified_applicants
     page.locator("#qualified_applicants").fill("4")
     save(page, lang)
-    assert page.locator("#profile_gap-6").is_visible()
+    expect(page.locator("#profile_gap-6")).to_be_visible()
     scan("page reasons (profile gap)")
     check(page, "#profile_gap-1")
     check(page, "#profile_gap-6")
@@ -137,7 +138,7 @@ def walk_every_page(page, base: str, cases: list[Case], lang: str, label: str) -
     save(page, lang)
     page.locator("#applicants").fill("0")
     save(page, lang)
-    assert page.locator("#unfilled_reason-1").is_visible()
+    expect(page.locator("#unfilled_reason-1")).to_be_visible()
     scan("page reasons (unfilled)")
     return set(seen)
 
@@ -182,7 +183,7 @@ def test_embedded_pages_have_no_axe_violations(demo, live_server, page, lang):
     page.wait_for_load_state()
     assert_accessible(page, "embedded first page")
     save(page, lang)
-    assert page.locator("#error-summary").is_visible()
+    expect(page.locator("#error-summary")).to_be_visible()
     assert_accessible(page, "embedded page with errors")
     check(page, "#respondent_role-no")
     save(page, lang)

@@ -44,30 +44,30 @@ def test_operator_changes_colour_uploads_logo_and_previews(demo, live_server, pa
     # A colour with too little contrast is refused with the ratio; a good one is saved.
     page.fill("#colour_text", "#aaaaaa")
     page.click("#save-brand")
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert "2.32:1" in page.locator("#colour_text-error").inner_text()
     assert_accessible(page, "brand page with errors")
     page.fill("#colour_text", "#1b1b1b")
     page.fill("#colour_primary", "#0a4d8c")
     page.click("#save-brand")
-    assert page.locator(".flash-success").is_visible()
+    expect(page.locator(".flash-success")).to_be_visible()
     assert page.locator("#colour_primary").input_value() == "#0a4d8c"
 
     logo = tmp_path / "logo.png"
     Image.new("RGB", (200, 60), (10, 77, 140)).save(logo, format="PNG")
     page.set_input_files("#logo", str(logo))
     page.click("#upload-logo")
-    assert page.locator(".flash-success").is_visible()
+    expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator("#current-logo")).to_be_visible()
     assert page.locator("#current-logo").evaluate("img => img.naturalWidth") == 200
 
     # The copy button appears with the script; the snippet stays selectable in its field.
-    assert page.locator("button[data-copy-target='embed-snippet']").is_visible()
+    expect(page.locator("button[data-copy-target='embed-snippet']")).to_be_visible()
     assert "data-survey-launch" in page.locator("#embed-snippet").input_value()
 
     page.click("#preview-link")
     page.wait_for_url(f"{live_server}/staff/brands/jobportalen/preview")
-    assert page.locator(".flash-preview").is_visible()
+    expect(page.locator(".flash-preview")).to_be_visible()
     assert_accessible(page, "preview notice")
     header = page.locator(".site-header")
     assert header.evaluate("h => getComputedStyle(h).backgroundColor") == "rgb(10, 77, 140)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.questionnaire.models import Response
@@ -22,9 +23,9 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
     page.goto(f"{live_server}/s/{token}")
     assert token not in page.url  # the token left the address bar
     assert page.locator("html").get_attribute("lang") == "da"
-    assert page.get_by_text("Jobportalen deltager i STARs").is_visible()
+    expect(page.get_by_text("Jobportalen deltager i STARs")).to_be_visible()
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("button", name="Start the survey").is_visible()
+    expect(page.get_by_role("button", name="Start the survey")).to_be_visible()
     page.get_by_role("link", name="Dansk").click()
     page.get_by_role("button", name="Start undersøgelsen").click()
 
@@ -34,7 +35,7 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
     page.get_by_role("button", name="Gem og fortsæt").click()
     # An error first: the summary is shown and links to the field.
     page.get_by_role("button", name="Gem og fortsæt").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     page.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
     page.locator("#positions").fill("1")
     page.get_by_role("button", name="Gem og fortsæt").click()
@@ -47,9 +48,9 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
     page.get_by_role("button", name="Gem og fortsæt").click()
     page.locator("#comment").fill("Ingen ansøgere")
     page.get_by_role("button", name="Gem og fortsæt").click()
-    assert page.get_by_role("heading", name="Tjek dine svar").is_visible()
+    expect(page.get_by_role("heading", name="Tjek dine svar")).to_be_visible()
     page.get_by_role("button", name="Send dine svar").click()
-    assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
+    expect(page.get_by_role("heading", name="Tak for din besvarelse")).to_be_visible()
     shot = os.environ.get("SURVEY_SCREENSHOT_DIR")
     if shot:
         page.screenshot(path=f"{shot}/done.png", full_page=True)
@@ -63,7 +64,7 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
 
     # The link now says the answers are in and cannot be changed.
     page.goto(f"{live_server}/s/{token}")
-    assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
+    expect(page.get_by_role("heading", name="Tak for din besvarelse")).to_be_visible()
 
 
 def test_tokens_never_reach_the_access_log(demo, live_server, page):

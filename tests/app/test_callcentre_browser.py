@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db, utcnow
 from survey_app.demo import PASSWORD, ROUND
@@ -37,9 +38,9 @@ def test_agent_works_by_keyboard(demo, live_server, page):
     login(page, live_server, "agent@callcentre.example")
     page.goto(f"{live_server}/agent")
     page.keyboard.press("?")
-    assert page.locator("#help").is_visible()
+    expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("Escape")
-    assert not page.locator("#help").is_visible()
+    expect(page.locator("#help")).not_to_be_visible()
     page.keyboard.press("n")
     page.wait_for_url("**/agent/case/*")
     first = int(page.url.rsplit("/", 1)[1])
@@ -82,7 +83,7 @@ def test_agent_works_by_keyboard(demo, live_server, page):
     page.get_by_role("button", name="Gem og fortsæt").click()
     page.get_by_role("button", name="Send dine svar").click()
     page.wait_for_url("**/survey/done")
-    assert page.locator("#next-case").is_visible()
+    expect(page.locator("#next-case")).to_be_visible()
 
     case = db.session.get(Case, second, populate_existing=True)
     response = db.session.get(Response, case.response_id, populate_existing=True)

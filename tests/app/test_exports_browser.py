@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.demo import PASSWORD, ROUND
@@ -26,7 +27,7 @@ def test_analyst_requests_and_downloads_an_export(app, demo, live_server, page, 
     assert page.url.endswith(f"/staff/rounds/{ROUND}/exports")
     page.locator("#export-form select[name=format]").select_option("bundle")
     page.locator("#export-form button[type=submit]").click()
-    assert page.locator(".flash").is_visible()
+    expect(page.locator(".flash")).to_be_visible()
     run_exports_queue(app)  # production mode: a worker picks it up; embedded: already done
     export = db.session.scalars(db.select(Export)).one()
     row = page.locator(f"#export-{export.id}")

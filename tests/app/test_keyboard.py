@@ -4,6 +4,7 @@ focus on every control reached, and validation errors announced and linked to th
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.questionnaire.models import Response
@@ -143,9 +144,9 @@ def test_the_whole_survey_with_the_keyboard_alone(live_server, page, case):
     submit_with_enter(page)
 
     # review, then submit.
-    assert page.get_by_role("heading", name="Tjek dine svar").is_visible()
+    expect(page.get_by_role("heading", name="Tjek dine svar")).to_be_visible()
     submit_with_enter(page, "submit")
-    assert page.get_by_role("heading", name="Tak for din besvarelse").is_visible()
+    expect(page.get_by_role("heading", name="Tak for din besvarelse")).to_be_visible()
 
     response = db.session.get(Response, case.response_id, populate_existing=True)
     answers = response.answer_dict()
@@ -192,7 +193,7 @@ def test_errors_are_announced_and_each_links_to_its_field(live_server, page, cas
         message = page.locator(f"[id='{described.split()[-1]}']")
         link_text = summary.locator(f"a[href='{target}']").inner_text()
         assert link_text in message.inner_text()
-        assert message.is_visible()
+        expect(message).to_be_visible()
 
     # Following each link with the keyboard puts focus on its field.
     page.keyboard.press("Tab")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.audit import AuditEvent
 from survey_app.core.db import db
@@ -203,7 +204,7 @@ def test_opt_out_in_the_browser(app, page, live_server):
         case = cases_of(rnd)[0]
         token, case_id = token_of(case), case.id
     page.goto(f"{live_server}/optout/{token}")
-    assert page.locator("h1").is_visible()
+    expect(page.locator("h1")).to_be_visible()
     assert "Firma 0 ApS" in page.locator("main").inner_text()
     page.get_by_role("button").click()
     page.wait_for_load_state()

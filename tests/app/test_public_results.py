@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from flask_babel import force_locale, gettext
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.stats.releases import publish
@@ -59,7 +60,7 @@ def test_results_page_in_both_languages(app, releases, live_server, page):
     # Nordjylland has 2 responses: suppressed, shown as a dash with the footnote.
     small = area_table.locator("tbody tr", has_text="RAR Nordjylland")
     assert "–" in small.inner_text() and small.locator("a[href='#note-suppressed']").count() == 1
-    assert page.locator("#note-suppressed").is_visible()
+    expect(page.locator("#note-suppressed")).to_be_visible()
     # Charts are inline SVG, visible, one bar per published area.
     charts = page.locator("svg.chart")
     assert charts.count() == 3 and charts.first.is_visible()

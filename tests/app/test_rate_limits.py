@@ -6,6 +6,7 @@ import hashlib
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.core.limits import limiter
@@ -210,4 +211,4 @@ def test_wait_page_in_chromium(limits, live_server, page, cases):
     assert response.status == 429
     assert int(response.headers["retry-after"]) >= 1
     assert page.locator("html").get_attribute("lang") == "da"
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()

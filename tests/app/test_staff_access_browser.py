@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.auth.models import User
 from survey_app.core.audit import AuditEvent
@@ -37,21 +38,21 @@ def test_totp_enrolment_and_login_in_chromium(demo, live_server, page):
     page.fill("#password", PASSWORD)
     page.click("#login")
     page.wait_for_url(f"{live_server}/login/enrol")
-    assert page.locator("img[src^='data:image/svg+xml']").is_visible()  # the QR code
+    expect(page.locator("img[src^='data:image/svg+xml']")).to_be_visible()  # the QR code
     secret = page.locator("#totp-secret").get_attribute("data-secret")
     shown = page.locator("#totp-secret").inner_text().replace(" ", "")
     assert shown == secret
     page.fill("#code", "000000")
     page.click("#confirm")
-    assert page.locator(".flash-error").is_visible()
+    expect(page.locator(".flash-error")).to_be_visible()
     page.fill("#code", pyotp.TOTP(secret).now())
     page.click("#confirm")
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(set(codes)) == 10
-    assert page.locator("#print-codes").is_visible()  # the page's nonce'd script ran
+    expect(page.locator("#print-codes")).to_be_visible()  # the page's nonce'd script ran
     page.click("#continue")
     page.wait_for_url(f"{live_server}/staff/audit")  # back where the login started
-    assert page.locator("#events").is_visible()
+    expect(page.locator("#events")).to_be_visible()
     assert "totp.enrolled" in page.locator("#events").inner_text()
     page.goto(f"{live_server}/staff")
     page.click("text=Log ud")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.demo import PASSWORD
@@ -34,8 +35,8 @@ def test_find_and_erase_a_person_in_chromium(app, demo, live_server, page):
     page.check("input[name=kind][value=phone]")
     page.fill("#value", "+45 31 98 76 54")
     page.click("#find")
-    assert page.locator("#source-call_attempts").is_visible()
-    assert page.locator("#source-posting_contacts").is_visible()
+    expect(page.locator("#source-call_attempts")).to_be_visible()
+    expect(page.locator("#source-posting_contacts")).to_be_visible()
     assert NAME in page.locator("#results").inner_text()
     assert page.url.removeprefix(live_server) == "/staff/privacy/subjects"  # no value in the URL
 
@@ -44,13 +45,13 @@ def test_find_and_erase_a_person_in_chromium(app, demo, live_server, page):
 
     # erasure asks for confirmation first
     page.click("#erase")
-    assert page.locator("#request-error").is_visible()
+    expect(page.locator("#request-error")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(Case, ids["a"]).posting.contact_phone is not None
 
     page.check("#confirm-erase")
     page.click("#erase")
-    assert page.locator("#nothing").is_visible()
+    expect(page.locator("#nothing")).to_be_visible()
     db.session.expire_all()
     posting = db.session.get(Case, ids["a"]).posting
     assert (posting.contact_name, posting.contact_email, posting.contact_phone) == (None,) * 3
@@ -63,5 +64,5 @@ def test_find_and_erase_a_person_in_chromium(app, demo, live_server, page):
     page.check("input[name=kind][value=email]")
     page.fill("#value", EMAIL)
     page.click("#find")
-    assert page.locator("#nothing").is_visible()
+    expect(page.locator("#nothing")).to_be_visible()
     assert problems == []

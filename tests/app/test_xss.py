@@ -13,6 +13,7 @@ import json
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from survey_app.core.db import db
 from survey_app.questionnaire import services
@@ -166,7 +167,7 @@ def test_payloads_in_bank_texts_brand_and_answers_stay_text(demo, live_server, x
     page.locator("#outcome-2").check()
     page.locator("#positions").fill(PAYLOADS[8])
     save()
-    assert page.locator("#error-summary").is_visible()
+    expect(page.locator("#error-summary")).to_be_visible()
     assert_inert(page)
     # Kept as the value (spaces dropped as in any number): the quote did not end the attribute.
     assert page.locator("#positions").input_value().startswith('"onmou')
