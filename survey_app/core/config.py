@@ -35,6 +35,8 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_PAGE_SAVE_PER_RESPONSE": "60/minute;600/hour",
     # Statistics API (stats/api): per key, or per IP for calls without a key.
     "RATELIMIT_API_PER_KEY": "600/minute",
+    # bytes per process for answers built from published releases (stats/api/cache.py); 0: off
+    "API_CACHE_BYTES": 32 * 1024 * 1024,
 }
 
 

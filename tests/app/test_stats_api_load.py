@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from survey_app.core.db import db, utcnow
-from survey_app.stats.api.views import LAST_USED_PRECISION
+from survey_app.stats.api.access import LAST_USED_PRECISION
 from survey_app.stats.api_models import ApiCall, ApiClient
 
 from .test_stats_api import auth, published  # noqa: F401 - the fixture

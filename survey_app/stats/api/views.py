@@ -1,45 +1,40 @@
 """``/api/v1``: subjects, tables and data of the published releases (Jobindsats-style).
 
-Every call except ``/api/v1/openapi.json`` needs ``Authorization: Bearer <key>`` (see ``keys``);
-a key in the query string is refused, so keys do not end up in URLs and access logs. Each call is
-logged in ``api_calls`` (client, endpoint, parameters, IP, status, duration), never with the key.
-Calls are rate limited per key (``RATELIMIT_API_PER_KEY``) with 429 and ``Retry-After``.
-Data come from the latest release, or the latest of ``period=``, or exactly ``release=``.
+Every call except ``/api/v1/openapi.json`` needs ``Authorization: Bearer <key>`` and is logged
+(``access``). Calls are rate limited per key (``RATELIMIT_API_PER_KEY``) with 429 and
+``Retry-After``. Data come from the latest release, or the latest of ``period=``, or exactly
+``release=``; what is built from one release's cells is kept per process (``cache``).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 import time
-from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from survey_app.core.csvsafe import safe_cell
-from survey_app.core.db import db, utcnow
+from survey_app.core.db import db
 from survey_app.core.ids import parse_id
 from survey_app.core.limits import limiter
 from survey_app.core.security import csrf
 
-from ..api_models import ApiCall, ApiClient, Release, ReleaseCell
+from ..api_models import Release, ReleaseCell
 from ..catalogue import MEASURE_INFO, SUBJECT_ID, SUBJECT_TITLE, TABLES
 from ..estimates import TOTAL_DOMAIN
 from ..periods import PeriodError
 from ..periods import normalise as normalise_period
+from .access import authenticate, limit_key, log_call
+from .cache import release_cache
 from .errors import ApiError, error_response
-from .keys import hash_key
 from .openapi import document
 
 bp = Blueprint("stats_api", __name__, url_prefix="/api/v1")
 
-KEY_PARAMS = {"key", "api_key", "apikey", "access_token", "token", "auth"}
-PUBLIC = {"stats_api.openapi"}
 CSV_COLUMNS = (
     "release",
     "period",
@@ -53,27 +48,15 @@ CSV_COLUMNS = (
     "suppressed",
     "suppression",
 )
-#: seconds: an API client's ``last_used_at`` is refreshed at most this often
-LAST_USED_PRECISION = 60
 #: the keys of a data row (JSON) and the cell columns they come from
 ROW_KEYS = CSV_COLUMNS[2:]
 
 
-def _bearer() -> str | None:
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
-
-
-def _limit_key() -> str:
-    secret = _bearer()
-    if secret:
-        return "api-key:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:40]
-    return "api-ip:" + (request.remote_addr or "unknown")
-
-
 limiter.limit(
-    lambda: current_app.config["RATELIMIT_API_PER_KEY"], key_func=_limit_key, scope="stats-api"
+    lambda: current_app.config["RATELIMIT_API_PER_KEY"], key_func=limit_key, scope="stats-api"
 )(bp)
+bp.before_request(authenticate)
+bp.after_request(log_call)
 
 
 @bp.errorhandler(ApiError)
@@ -97,87 +80,6 @@ def _rate_limited(_exc):
 def _http_error(exc: HTTPException):
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "http_error")
     return error_response(exc.code or 500, code, exc.description or exc.name)
-
-
-@bp.before_request
-def _authenticate():
-    g.api_started = time.perf_counter()
-    g.api_key = None
-    if request.endpoint in PUBLIC:
-        return
-    for name in request.args:
-        if name.lower() in KEY_PARAMS:
-            raise ApiError(
-                400,
-                "key_in_query",
-                "API keys are accepted only in the header 'Authorization: Bearer <key>', never "
-                "in the URL (URLs end up in logs); consider this key exposed and ask for a new one",
-                field=name,
-            )
-    header = request.headers.get("Authorization", "")
-    if not header:
-        raise ApiError(
-            401, "missing_key", "missing Authorization header: send 'Authorization: Bearer <key>'"
-        )
-    secret = _bearer()
-    if secret is None:
-        raise ApiError(401, "bad_authorization", "the Authorization header must be 'Bearer <key>'")
-    from ..api_models import ApiKey
-
-    key = db.session.execute(
-        db.select(ApiKey).filter_by(key_hash=hash_key(secret))
-    ).scalar_one_or_none()
-    if key is None:
-        raise ApiError(401, "invalid_key", "unknown API key")
-    if key.revoked_at is not None:
-        raise ApiError(401, "revoked_key", f"this API key was revoked on {key.revoked_at:%Y-%m-%d}")
-    g.api_key = key
-
-
-@bp.after_request
-def _log_call(response):
-    key = g.get("api_key")
-    started = g.get("api_started")
-    duration = (time.perf_counter() - started) * 1000 if started else 0.0
-    params = {k: v for k, v in request.args.items() if k.lower() not in KEY_PARAMS}
-    try:
-        db.session.rollback()
-        if db.session.get_bind().dialect.name == "postgresql":
-            # A usage log line, not a state change: it need not wait for the WAL flush. A
-            # database crash can lose the last fraction of a second of log lines, never
-            # consistency; the answer no longer waits for a disk write on every call.
-            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        db.session.add(
-            ApiCall(
-                client_id=key.client_id if key else None,
-                key_id=key.id if key else None,
-                endpoint=request.path[:200],
-                params=params,
-                ip=request.remote_addr,
-                status=response.status_code,
-                duration_ms=round(duration, 2),
-            )
-        )
-        if key is not None:
-            # At most once a minute: every call of an organisation updating its one row would
-            # queue its concurrent calls behind that row's lock.
-            now = utcnow()
-            db.session.execute(
-                db.update(ApiClient)
-                .where(
-                    ApiClient.id == key.client_id,
-                    db.or_(
-                        ApiClient.last_used_at.is_(None),
-                        ApiClient.last_used_at < now - timedelta(seconds=LAST_USED_PRECISION),
-                    ),
-                )
-                .values(last_used_at=now)
-            )
-        db.session.commit()
-    except Exception:  # the answer must not fail because its log line could not be written
-        db.session.rollback()
-        current_app.logger.exception("api call log failed")
-    return response
 
 
 @bp.get("/openapi.json")
@@ -240,17 +142,24 @@ def _release_json(release: Release) -> dict:
     }
 
 
-def _values(release_id: int, table_id: str) -> list[str]:
-    return db.session.scalars(
-        db.select(ReleaseCell.value)
-        .where(
-            ReleaseCell.release_id == release_id,
-            ReleaseCell.table_id == table_id,
-            ReleaseCell.dimension != TOTAL_DOMAIN,
+def _values(release: Release, table_id: str) -> tuple[str, ...]:
+    """The values of a table's dimension in a release (its rows without the total)."""
+
+    def compute() -> tuple[str, ...]:
+        return tuple(
+            db.session.scalars(
+                db.select(ReleaseCell.value)
+                .where(
+                    ReleaseCell.release_id == release.id,
+                    ReleaseCell.table_id == table_id,
+                    ReleaseCell.dimension != TOTAL_DOMAIN,
+                )
+                .distinct()
+                .order_by(ReleaseCell.value)
+            )
         )
-        .distinct()
-        .order_by(ReleaseCell.value)
-    ).all()
+
+    return release_cache().get(release, ("values", table_id), compute)
 
 
 @bp.get("/tables/<table_id>")
@@ -264,7 +173,7 @@ def table(table_id: str):
             {
                 "id": table.dimension,
                 "param": table.param,
-                "values": _values(latest.id, table.id) if latest else [],
+                "values": list(_values(latest, table.id)) if latest else [],
             }
         )
     periods = {}
@@ -362,25 +271,29 @@ def data(table_id: str):
             value=fmt,
         )
     release = _pick_release(request.args.get("period"), request.args.get("release"))
-    # plain columns, not entities: a table of 300 values is 1,500 cells per call
-    query = db.select(*(getattr(ReleaseCell, k) for k in ROW_KEYS)).where(
-        ReleaseCell.release_id == release.id, ReleaseCell.table_id == table.id
+    measures = _split(request.args["measure"]) if "measure" in request.args else None
+    wanted = (
+        _split(request.args[table.param]) if table.param and table.param in request.args else None
     )
-    if "measure" in request.args:
-        measures = _split(request.args["measure"])
-        for m in measures:
-            if m not in MEASURE_INFO:
-                raise ApiError(
-                    400,
-                    "unknown_value",
-                    f"no measure {m!r}; the measures are: {', '.join(MEASURE_INFO)}",
-                    field="measure",
-                    value=m,
-                )
-        query = query.where(ReleaseCell.measure.in_(measures))
-    if table.param and table.param in request.args:
-        wanted = _split(request.args[table.param])
-        known = set(_values(release.id, table.id))
+    key = (
+        "data",
+        table.id,
+        fmt,
+        None if measures is None else tuple(sorted(set(measures))),
+        None if wanted is None else tuple(sorted(set(wanted))),
+    )
+    # Checked on every call: an invalid request is never cached, so it never hits the cache.
+    for m in measures or ():
+        if m not in MEASURE_INFO:
+            raise ApiError(
+                400,
+                "unknown_value",
+                f"no measure {m!r}; the measures are: {', '.join(MEASURE_INFO)}",
+                field="measure",
+                value=m,
+            )
+    if wanted:
+        known = set(_values(release, table.id))
         for v in wanted:
             if v not in known:
                 raise ApiError(
@@ -391,6 +304,26 @@ def data(table_id: str):
                     field=table.param,
                     value=v,
                 )
+    body = release_cache().get(
+        release, key, lambda: _data_body(release, table, fmt, measures, wanted)
+    )
+    if fmt == "csv":
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{table.id}-{release.id}.csv"'},
+        )
+    return Response(body, mimetype="application/json")
+
+
+def _data_body(release: Release, table, fmt: str, measures, wanted) -> bytes:
+    # plain columns, not entities: a table of 300 values is 1,500 cells per call
+    query = db.select(*(getattr(ReleaseCell, k) for k in ROW_KEYS)).where(
+        ReleaseCell.release_id == release.id, ReleaseCell.table_id == table.id
+    )
+    if measures is not None:
+        query = query.where(ReleaseCell.measure.in_(measures))
+    if wanted is not None:
         query = query.where(ReleaseCell.value.in_(wanted))
     rows = [
         dict(zip(ROW_KEYS, cell, strict=True))
@@ -404,12 +337,9 @@ def data(table_id: str):
             writer.writerow(
                 [release.id, release.period] + [_csv_value(row[k]) for k in CSV_COLUMNS[2:]]
             )
-        return Response(
-            out.getvalue(),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{table.id}-{release.id}.csv"'},
-        )
-    return jsonify({"table": table.id, "release": _release_json(release), "rows": rows})
+        return out.getvalue().encode("utf-8")
+    document = {"table": table.id, "release": _release_json(release), "rows": rows}
+    return (current_app.json.dumps(document) + "\n").encode("utf-8")
 
 
 def init_app(app) -> None:
