@@ -217,14 +217,17 @@ def save_page(
     response.mode = mode
     response.language = lang
     response.classification = classify(kept)
-    db.session.add(
-        PageVisit(
+    # A plain INSERT: nothing in the request reads the visit back, so it needs no ORM object.
+    now = utcnow()
+    db.session.execute(
+        db.insert(PageVisit).values(
             response_id=response.id,
             page_id=page_id,
             mode=mode,
             language=lang,
             device=device,
-            saved_at=utcnow(),
+            shown_at=now,
+            saved_at=now,
         )
     )
 
