@@ -176,6 +176,10 @@ def page_keys(bank: Bank, page_id: str) -> list[str]:
     return keys
 
 
+#: built once: the statement of every page save
+_INSERT_VISIT = PageVisit.__table__.insert()
+
+
 def save_page(
     response: Response,
     bank: Bank,
@@ -220,7 +224,8 @@ def save_page(
     # A plain INSERT: nothing in the request reads the visit back, so it needs no ORM object.
     now = utcnow()
     db.session.execute(
-        db.insert(PageVisit).values(
+        _INSERT_VISIT,
+        dict(
             response_id=response.id,
             page_id=page_id,
             mode=mode,
@@ -228,7 +233,7 @@ def save_page(
             device=device,
             shown_at=now,
             saved_at=now,
-        )
+        ),
     )
 
 
