@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, or_
 
 from survey_app.core.db import db
@@ -24,35 +25,42 @@ MODULE = "auth"
 register_table(
     "users",
     ("email",),
-    "Staff accounts: who may log in, with which role and organisation.",
-    "While the account exists; a disabled account keeps its e-mail so the audit log stays "
-    "readable.",
+    _l("Staff accounts: who may log in, with which role and organisation."),
+    _l(
+        "While the account exists; a disabled account keeps its e-mail so the audit log stays "
+        "readable."
+    ),
     MODULE,
 )
 register_exemption(
-    "users.email", "A staff user's own login, kept while the account exists (disable ends access)."
+    "users.email",
+    _l("A staff user's own login, kept while the account exists (disable ends access)."),
 )
 register_table(
     "recovery_codes",
     (),
-    "Hashed single-use codes that replace a lost second factor.",
-    "While the account exists.",
+    _l("Hashed single-use codes that replace a lost second factor."),
+    _l("While the account exists."),
     MODULE,
 )
 register_table(
     "staff_sessions",
     ("ip", "user_agent"),
-    "Server-side staff logins, so logout, time-outs and disabling end them at once.",
-    "Ended sessions (and sessions past the absolute time-out) are deleted after "
-    "SURVEY_RETENTION_SESSION_DAYS (30 days).",
+    _l("Server-side staff logins, so logout, time-outs and disabling end them at once."),
+    _l(
+        "Ended sessions (and sessions past the absolute time-out) are deleted after "
+        "SURVEY_RETENTION_SESSION_DAYS (30 days)."
+    ),
     MODULE,
 )
 register_table(
     "login_throttles",
     ("key",),
-    "Failed-login counters per account (hashed e-mail) and per client address.",
-    "Deleted once no lockout is in force and the key has been quiet for the longest lockout "
-    "plus one window (about a day).",
+    _l("Failed-login counters per account (hashed e-mail) and per client address."),
+    _l(
+        "Deleted once no lockout is in force and the key has been quiet for the longest lockout "
+        "plus one window (about a day)."
+    ),
     MODULE,
 )
 
@@ -105,7 +113,7 @@ def purge_throttles(now: datetime, dry_run: bool) -> RetentionReport:
 register_rule(
     RetentionRule(
         "staff-sessions",
-        "Ended staff sessions are deleted after the session limit.",
+        _l("Ended staff sessions are deleted after the session limit."),
         ("staff_sessions",),
         ("staff_sessions.ip", "staff_sessions.user_agent"),
         purge_sessions,
@@ -114,7 +122,7 @@ register_rule(
 register_rule(
     RetentionRule(
         "login-throttles",
-        "Login throttles with no lockout in force and no failure for about a day are deleted.",
+        _l("Login throttles with no lockout in force and no failure for about a day are deleted."),
         ("login_throttles",),
         ("login_throttles.key",),
         purge_throttles,

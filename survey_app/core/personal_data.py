@@ -6,6 +6,13 @@ is imported (in a ``privacy.py`` beside its models). The registry lives in ``cor
 module can register without importing a module above it; the ``privacy`` module reads it to run
 retention, answer data-subject requests and show the register, and a test checks that every table
 in the metadata is registered and that every personal column is covered by a rule.
+
+The prose (a table's purpose and retention, a rule's description, an exemption's reason) is
+registered as a lazy translatable string (``flask_babel.lazy_gettext``) with the English text as
+its msgid, so the register page shows it in the reader's language; it is resolved only when
+rendered, so this module imports without an app context. Code that stores, compares or writes
+these texts out takes ``str(...)`` of them. Names of tables, columns and rules are identifiers
+and never translated.
 """
 
 from __future__ import annotations

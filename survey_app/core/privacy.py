@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from .audit import AuditEvent
@@ -22,19 +23,23 @@ MODULE = "core"
 register_table(
     "audit_events",
     ("actor_label", "ip", "details"),
-    "Who saw or changed personal data or a case, and every export: proof of lawful access.",
-    "Kept as the access record; the client address is cleared after the IP limit "
-    "(SURVEY_RETENTION_IP_DAYS, 180 days).",
+    _l("Who saw or changed personal data or a case, and every export: proof of lawful access."),
+    _l(
+        "Kept as the access record; the client address is cleared after the IP limit "
+        "(SURVEY_RETENTION_IP_DAYS, 180 days)."
+    ),
     MODULE,
 )
 register_exemption(
     "audit_events.actor_label",
-    "The staff user who acted (their e-mail): the audit log exists to show who accessed data.",
+    _l("The staff user who acted (their e-mail): the audit log exists to show who accessed data."),
 )
 register_exemption(
     "audit_events.details",
-    "Ids, counts and filters of the action; staff e-mails in user administration events. "
-    "Never respondents' contact data.",
+    _l(
+        "Ids, counts and filters of the action; staff e-mails in user administration events. "
+        "Never respondents' contact data."
+    ),
 )
 
 
@@ -53,7 +58,7 @@ def clear_audit_ips(now: datetime, dry_run: bool) -> RetentionReport:
 register_rule(
     RetentionRule(
         "audit-addresses",
-        "Client addresses in the audit log are cleared after the IP limit.",
+        _l("Client addresses in the audit log are cleared after the IP limit."),
         ("audit_events",),
         ("audit_events.ip",),
         clear_audit_ips,

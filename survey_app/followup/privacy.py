@@ -3,6 +3,8 @@ e-mail one month before (see ``contact_retention``). Follow-up owns it because i
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from survey_app.core.personal_data import RetentionRule, register_rule
 
 from . import contact_retention
@@ -12,10 +14,12 @@ from .messaging import privacy as _messaging  # noqa: F401 - registers its table
 register_rule(
     RetentionRule(
         contact_retention.RULE,
-        "Contact persons inactive for 18½ months are deleted everywhere they were copied; a "
-        "person with an e-mail address gets a notice one month before (and is deleted no "
-        "sooner than 30 days after it). Inactive: no posting naming them delivered, and "
-        "nothing done by them (answer, page saved, opt-out, call answered, SMS sent).",
+        _l(
+            "Contact persons inactive for 18½ months are deleted everywhere they were copied; a "
+            "person with an e-mail address gets a notice one month before (and is deleted no "
+            "sooner than 30 days after it). Inactive: no posting naming them delivered, and "
+            "nothing done by them (answer, page saved, opt-out, call answered, SMS sent)."
+        ),
         ("postings", "messages", "message_events", "call_attempts"),
         (
             "postings.contact_name",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from survey_app.core.personal_data import register_exemption, register_table
 
 MODULE = "partners"
@@ -9,29 +11,29 @@ MODULE = "partners"
 register_table(
     "organisations",
     ("contact_email",),
-    "STAR and the job databases that deliver postings and field cases under their brand.",
-    "While the data-exchange agreement runs; the contact is replaced when the person changes.",
+    _l("STAR and the job databases that deliver postings and field cases under their brand."),
+    _l("While the data-exchange agreement runs; the contact is replaced when the person changes."),
     MODULE,
 )
 register_exemption(
     "organisations.contact_email",
-    "The agreement's one contact person for data exchange, kept while the agreement runs.",
+    _l("The agreement's one contact person for data exchange, kept while the agreement runs."),
 )
 register_table(
     "brands",
     ("privacy_contact",),
-    "How the questionnaire looks under an organisation's name, and its privacy contact.",
-    "While the organisation takes part.",
+    _l("How the questionnaire looks under an organisation's name, and its privacy contact."),
+    _l("While the organisation takes part."),
     MODULE,
 )
 register_exemption(
     "brands.privacy_contact",
-    "A published privacy contact (normally a function address), shown on the privacy notice.",
+    _l("A published privacy contact (normally a function address), shown on the privacy notice."),
 )
 for _table, _purpose in (
-    ("launch_keys", "Shared secrets partners sign embedded-survey launches with."),
-    ("used_launch_jtis", "Launch ids already used, so a replayed launch is refused."),
-    ("brand_logos", "Uploaded brand logos, re-encoded."),
-    ("feed_keys", "Hashed keys partners deliver postings with."),
+    ("launch_keys", _l("Shared secrets partners sign embedded-survey launches with.")),
+    ("used_launch_jtis", _l("Launch ids already used, so a replayed launch is refused.")),
+    ("brand_logos", _l("Uploaded brand logos, re-encoded.")),
+    ("feed_keys", _l("Hashed keys partners deliver postings with.")),
 ):
-    register_table(_table, (), _purpose, "While the organisation takes part.", MODULE)
+    register_table(_table, (), _purpose, _l("While the organisation takes part."), MODULE)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from survey_app.core import audit, personal_data
 from survey_app.core.db import db, utcnow
@@ -32,18 +33,24 @@ from .subject_models import SubjectRequest, SubjectRestriction
 personal_data.register_table(
     "subject_requests",
     (),
-    "Which data-subject requests were handled, by whom, with how many records (a keyed hash "
-    "stands for the address or number)",
-    "Kept as the record of the controller's answers to requests",
+    _l(
+        "Which data-subject requests were handled, by whom, with how many records (a keyed hash "
+        "stands for the address or number)"
+    ),
+    _l("Kept as the record of the controller's answers to requests"),
     "privacy",
 )
 personal_data.register_table(
     "subject_restrictions",
     (),
-    "Persons whose data may not be processed further or who were erased (keyed hash only), "
-    "checked before anything is sent",
-    "Kept while the restriction holds; an erasure's marker is kept so the person is not "
-    "contacted again",
+    _l(
+        "Persons whose data may not be processed further or who were erased (keyed hash only), "
+        "checked before anything is sent"
+    ),
+    _l(
+        "Kept while the restriction holds; an erasure's marker is kept so the person is not "
+        "contacted again"
+    ),
     "privacy",
 )
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+
 from survey_app.core import periodic
 from survey_app.core.db import db, utcnow
 from survey_app.core.jobs import app_job
@@ -29,15 +31,15 @@ periodic.register("privacy-retention", f"{__name__}.retention_job", DAY)
 register_table(
     "privacy_retention_runs",
     (),
-    "Each retention run (dry or real): when, by whom, how it ended.",
-    "Kept as the record that the rules ran.",
+    _l("Each retention run (dry or real): when, by whom, how it ended."),
+    _l("Kept as the record that the rules ran."),
     "privacy",
 )
 register_table(
     "privacy_retention_reports",
     (),
-    "Each rule's report in a run: counts and row ids, never personal data.",
-    "Kept with the run.",
+    _l("Each rule's report in a run: counts and row ids, never personal data."),
+    _l("Kept with the run."),
     "privacy",
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from survey_app.core.db import db
@@ -29,51 +30,66 @@ BATCH = 200
 register_table(
     "companies",
     ("name",),
-    "Legal units (CVR) of the sampling frame, for the contact rules and the strata.",
-    "Kept as the frame. A sole proprietorship's name is a person's name: it is shown to staff "
-    "only with its cases and leaves the answers at pseudonymisation.",
+    _l("Legal units (CVR) of the sampling frame, for the contact rules and the strata."),
+    _l(
+        "Kept as the frame. A sole proprietorship's name is a person's name: it is shown to staff "
+        "only with its cases and leaves the answers at pseudonymisation."
+    ),
     MODULE,
 )
 register_exemption(
     "companies.name",
-    "The name in the public CVR register, needed to address the company; a sole "
-    "proprietorship's name is removed from answers and contexts when the round closes.",
+    _l(
+        "The name in the public CVR register, needed to address the company; a sole "
+        "proprietorship's name is removed from answers and contexts when the round closes."
+    ),
 )
 register_table(
-    "production_units", (), "Workplaces (P-numbers) of the frame.", "Kept as the frame.", MODULE
+    "production_units",
+    (),
+    _l("Workplaces (P-numbers) of the frame."),
+    _l("Kept as the frame."),
+    MODULE,
 )
 register_table(
     "postings",
     ("contact_name", "contact_email", "contact_phone", "text"),
-    "Job postings and closed job orders delivered by STAR's sources and the job databases: the "
-    "sampling frame and whom to ask.",
-    "The contact person (name, e-mail, phone) and the posting text are deleted when the person "
-    "has been inactive for 18½ months, after a notice one month before (followup rule "
-    "contact-persons); the posting itself stays as frame data.",
+    _l(
+        "Job postings and closed job orders delivered by STAR's sources and the job databases: the "
+        "sampling frame and whom to ask."
+    ),
+    _l(
+        "The contact person (name, e-mail, phone) and the posting text are deleted when the person "
+        "has been inactive for 18½ months, after a notice one month before (followup rule "
+        "contact-persons); the posting itself stays as frame data."
+    ),
     MODULE,
 )
 register_table(
     "import_batches",
     (),
-    "One delivery of a postings file with its counts.",
-    "Kept as the delivery record.",
+    _l("One delivery of a postings file with its counts."),
+    _l("Kept as the delivery record."),
     MODULE,
 )
 register_table(
     "import_row_errors",
     ("value",),
-    "The rejected values of bad rows, so the source can correct its delivery.",
-    "The rejected value is cleared 18½ months after the delivery (it may be a contact's address).",
+    _l("The rejected values of bad rows, so the source can correct its delivery."),
+    _l(
+        "The rejected value is cleared 18½ months after the delivery "
+        "(it may be a contact's address)."
+    ),
     MODULE,
 )
 register_table(
-    "rounds", (), "Fielding rounds: bank version, window, contact rules.", "Kept.", MODULE
+    "rounds", (), _l("Fielding rounds: bank version, window, contact rules."), _l("Kept."), MODULE
 )
 register_table(
     "cases",
     (),
-    "The sampled posting per round, its brand, status and design weight.",
-    "Kept with the statistics (no personal columns).",
+    _l("The sampled posting per round, its brand, status and design weight."),
+    _l("Kept with the statistics (no personal columns)."),
     MODULE,
 )
 
@@ -168,9 +184,11 @@ def pseudonymise(now: datetime, dry_run: bool) -> RetentionReport:
 register_rule(
     RetentionRule(
         "pseudonymise-answers",
-        "When a round is closed, its answers and response contexts lose names, e-mail addresses "
-        "and phone numbers (free text scrubbed, referral contact fields emptied); coded answers "
-        "stay for statistics.",
+        _l(
+            "When a round is closed, its answers and response contexts lose names, e-mail "
+            "addresses and phone numbers (free text scrubbed, referral contact fields emptied); "
+            "coded answers stay for statistics."
+        ),
         ("answers", "responses"),
         ("answers.value", "responses.context"),
         pseudonymise,
@@ -179,7 +197,7 @@ register_rule(
 register_rule(
     RetentionRule(
         "import-row-values",
-        "Rejected values of bad feed rows are cleared 18½ months after the delivery.",
+        _l("Rejected values of bad feed rows are cleared 18½ months after the delivery."),
         ("import_row_errors",),
         ("import_row_errors.value",),
         clear_row_errors,

@@ -7,6 +7,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, update
 
 from survey_app.core.db import db
@@ -32,61 +33,73 @@ MODULE = "stats"
 register_table(
     "exports",
     (),
-    "Requested export files of a round, with state, size and checksum (the file, on disk, holds "
-    "answers and referral contacts).",
-    "The row stays as the record of who exported what; the file is deleted after "
-    "SURVEY_RETENTION_EXPORT_DAYS (30 days).",
+    _l(
+        "Requested export files of a round, with state, size and checksum (the file, on disk, "
+        "holds answers and referral contacts)."
+    ),
+    _l(
+        "The row stays as the record of who exported what; the file is deleted after "
+        "SURVEY_RETENTION_EXPORT_DAYS (30 days)."
+    ),
     MODULE,
 )
 register_table(
     "deliveries",
     ("payload",),
-    "Each completed response pushed to STAR's webhook, with its fixed body.",
-    "The body's answers are pseudonymised like the answers once the round is closed and the "
-    "delivery is finished.",
+    _l("Each completed response pushed to STAR's webhook, with its fixed body."),
+    _l(
+        "The body's answers are pseudonymised like the answers once the round is closed and the "
+        "delivery is finished."
+    ),
     MODULE,
 )
 register_table(
     "stats_releases",
     (),
-    "Published releases: settings, method, sample sizes.",
-    "Kept (published statistics).",
+    _l("Published releases: settings, method, sample sizes."),
+    _l("Kept (published statistics)."),
     MODULE,
 )
 register_table(
     "stats_release_cells",
     (),
-    "Aggregated, suppressed table cells of a release; no unit-level data.",
-    "Kept (published statistics).",
+    _l("Aggregated, suppressed table cells of a release; no unit-level data."),
+    _l("Kept (published statistics)."),
     MODULE,
 )
 register_table(
     "api_clients",
     ("organisation", "contact_name", "contact_email"),
-    "Organisations reading the statistics API, each with one contact person.",
-    "The contact person is deleted when the access has been unused for 18 months (keys "
-    "revoked); the organisation's name stays for the usage statistics, except a sole "
-    "proprietorship's, which is anonymised.",
+    _l("Organisations reading the statistics API, each with one contact person."),
+    _l(
+        "The contact person is deleted when the access has been unused for 18 months (keys "
+        "revoked); the organisation's name stays for the usage statistics, except a sole "
+        "proprietorship's, which is anonymised."
+    ),
     MODULE,
 )
 register_exemption(
     "api_clients.organisation",
-    "An organisation's name is kept with its API usage; a sole proprietorship's name is "
-    "anonymised by the rule api-users.",
+    _l(
+        "An organisation's name is kept with its API usage; a sole proprietorship's name is "
+        "anonymised by the rule api-users."
+    ),
 )
 register_table(
     "api_keys",
     (),
-    "Hashed API keys with a short prefix.",
-    "Revoked with the API user; kept as usage record.",
+    _l("Hashed API keys with a short prefix."),
+    _l("Revoked with the API user; kept as usage record."),
     MODULE,
 )
 register_table(
     "api_calls",
     ("ip",),
-    "Every API call (endpoint, parameters, status) and its client address, to stop misuse.",
-    "The call stays for usage statistics; the client address is cleared after "
-    "SURVEY_RETENTION_IP_DAYS (180 days).",
+    _l("Every API call (endpoint, parameters, status) and its client address, to stop misuse."),
+    _l(
+        "The call stays for usage statistics; the client address is cleared after "
+        "SURVEY_RETENTION_IP_DAYS (180 days)."
+    ),
     MODULE,
 )
 
@@ -227,8 +240,10 @@ def delete_export_files(now: datetime, dry_run: bool) -> RetentionReport:
 register_rule(
     RetentionRule(
         "export-files",
-        "Export files (answers, referral contacts) are deleted after the export limit; the "
-        "export's row stays as the record.",
+        _l(
+            "Export files (answers, referral contacts) are deleted after the export limit; the "
+            "export's row stays as the record."
+        ),
         ("exports",),
         (),
         delete_export_files,
@@ -237,9 +252,11 @@ register_rule(
 register_rule(
     RetentionRule(
         "api-users",
-        "API users inactive for 18 months are deleted (contact name and e-mail, keys revoked); "
-        "the organisation's name and its API usage stay, a sole proprietorship's name is "
-        "anonymised. Inactive: no call, no use of a key since (or since creation).",
+        _l(
+            "API users inactive for 18 months are deleted (contact name and e-mail, keys revoked); "
+            "the organisation's name and its API usage stay, a sole proprietorship's name is "
+            "anonymised. Inactive: no call, no use of a key since (or since creation)."
+        ),
         ("api_clients", "api_keys"),
         ("api_clients.contact_name", "api_clients.contact_email"),
         remove_api_users,
@@ -248,7 +265,7 @@ register_rule(
 register_rule(
     RetentionRule(
         "api-call-addresses",
-        "Client addresses in the API call log are cleared after the IP limit.",
+        _l("Client addresses in the API call log are cleared after the IP limit."),
         ("api_calls",),
         ("api_calls.ip",),
         clear_api_ips,
@@ -257,8 +274,10 @@ register_rule(
 register_rule(
     RetentionRule(
         "pseudonymise-deliveries",
-        "Finished webhook deliveries of pseudonymised responses lose names, e-mails and phones "
-        "from their answers.",
+        _l(
+            "Finished webhook deliveries of pseudonymised responses lose names, e-mails and phones "
+            "from their answers."
+        ),
         ("deliveries",),
         ("deliveries.payload",),
         pseudonymise_deliveries,

@@ -132,6 +132,46 @@ def test_the_register_page_shows_every_table_and_a_dry_run_is_audited(demo):
     assert db.session.scalar(db.select(db.func.count()).select_from(RetentionRun)) == 1
 
 
+#: register texts as (English msgid, Danish): a table's purpose and a rule's description
+REGISTER_TEXTS = (
+    (
+        "Who saw or changed personal data or a case, and every export: proof of lawful access.",
+        "Hvem der har set eller ændret persondata eller en sag, samt hvert udtræk: dokumentation "
+        "for lovlig adgang.",
+    ),
+    (
+        "Client addresses in the audit log are cleared after the IP limit.",
+        "Klientadresser i revisionsloggen slettes efter IP-fristen.",
+    ),
+)
+
+
+def test_every_register_text_is_translatable(app):
+    from flask_babel.speaklater import LazyString
+
+    texts = [(n, "purpose", e.purpose) for n, e in tables().items()]
+    texts += [(n, "retention", e.retention) for n, e in tables().items()]
+    texts += [(n, "description", r.description) for n, r in rules().items()]
+    texts += [(c, "exemption", reason) for c, reason in exemptions().items()]
+    plain = [(name, kind) for name, kind, text in texts if not isinstance(text, LazyString)]
+    assert not plain, f"register texts not wrapped in lazy_gettext (_l): {plain}"
+
+
+def test_the_register_texts_are_danish_by_default_and_english_after_switching(demo):
+    client = demo.test_client()
+    staff_login(client, "admin@star.example")
+    danish = client.get("/staff/privacy").get_data(as_text=True)
+    client.get("/lang/en")
+    english = client.get("/staff/privacy").get_data(as_text=True)
+    assert "<th>Purpose</th>" in english
+    for en, da in REGISTER_TEXTS:
+        assert en in english and da not in english
+    assert "<th>Formål</th>" in danish
+    # needs the Danish of translations/incoming/privacy_register.json in the compiled catalogue
+    for en, da in REGISTER_TEXTS:
+        assert da in danish and en not in danish
+
+
 def test_the_page_is_for_administrators_only(demo):
     client = demo.test_client()
     staff_login(client, "analyst@star.example")

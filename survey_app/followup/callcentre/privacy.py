@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from survey_app.core.personal_data import register_table
 
 MODULE = "followup.callcentre"
@@ -9,15 +11,19 @@ MODULE = "followup.callcentre"
 register_table(
     "call_attempts",
     ("phone", "referred_name", "referred_phone", "note"),
-    "Each call to a case with its outcome, the number dialled and a referral to another person.",
-    "The number, referral and note are cleared with the contact person (18½ months inactive); "
-    "the attempt and its outcome stay for the response rates.",
+    _l(
+        "Each call to a case with its outcome, the number dialled and a referral to another person."
+    ),
+    _l(
+        "The number, referral and note are cleared with the contact person (18½ months inactive); "
+        "the attempt and its outcome stay for the response rates."
+    ),
     MODULE,
 )
 for _table, _purpose in (
-    ("call_appointments", "Call-backs agreed with a company."),
-    ("call_locks", "One agent at a time on a case."),
-    ("call_list", "The cases due for a call and their priority."),
-    ("case_dispositions", "The AAPOR disposition of each case."),
+    ("call_appointments", _l("Call-backs agreed with a company.")),
+    ("call_locks", _l("One agent at a time on a case.")),
+    ("call_list", _l("The cases due for a call and their priority.")),
+    ("case_dispositions", _l("The AAPOR disposition of each case.")),
 ):
-    register_table(_table, (), _purpose, "Kept with the case.", MODULE)
+    register_table(_table, (), _purpose, _l("Kept with the case."), MODULE)

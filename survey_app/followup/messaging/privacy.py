@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 from survey_app.core.db import db
@@ -26,47 +27,57 @@ MODULE = "followup.messaging"
 register_table(
     "messages",
     ("to_address", "last_error"),
-    "Every invitation, reminder and notice, written before it is sent, with its state.",
-    "The address (and any provider error quoting it) is cleared with the contact person "
-    "(18½ months inactive); the row stays as the record of what was sent.",
+    _l("Every invitation, reminder and notice, written before it is sent, with its state."),
+    _l(
+        "The address (and any provider error quoting it) is cleared with the contact person "
+        "(18½ months inactive); the row stays as the record of what was sent."
+    ),
     MODULE,
 )
 register_table(
     "message_events",
     ("detail",),
-    "Each state change and provider callback of a message.",
-    "The details are cleared with the contact person.",
+    _l("Each state change and provider callback of a message."),
+    _l("The details are cleared with the contact person."),
     MODULE,
 )
 register_table(
     "suppressions",
     ("address",),
-    "Addresses nothing more is sent to (STOP, bounces, opt-outs).",
-    "Kept while in force: the refusal must keep working. A lifted suppression is deleted "
-    "18½ months after it was lifted.",
+    _l("Addresses nothing more is sent to (STOP, bounces, opt-outs)."),
+    _l(
+        "Kept while in force: the refusal must keep working. A lifted suppression is deleted "
+        "18½ months after it was lifted."
+    ),
     MODULE,
 )
 register_exemption(
     "suppressions.address",
-    "A suppression in force is kept so a refused or bouncing address is never contacted "
-    "again; lifted ones are deleted by the rule lifted-suppressions.",
+    _l(
+        "A suppression in force is kept so a refused or bouncing address is never contacted "
+        "again; lifted ones are deleted by the rule lifted-suppressions."
+    ),
 )
 register_table(
-    "reminders", (), "The planned follow-up steps of a case.", "Kept with the case.", MODULE
+    "reminders", (), _l("The planned follow-up steps of a case."), _l("Kept with the case."), MODULE
 )
-register_table("opt_outs", (), "A company's refusal of a case.", "Kept with the case.", MODULE)
+register_table(
+    "opt_outs", (), _l("A company's refusal of a case."), _l("Kept with the case."), MODULE
+)
 register_table(
     "inbound_messages",
     ("from_address", "to_address", "body"),
-    "SMS received on our numbers (replies, STOP, START).",
-    "Deleted 18½ months after receipt (a STOP lives on as a suppression).",
+    _l("SMS received on our numbers (replies, STOP, START)."),
+    _l("Deleted 18½ months after receipt (a STOP lives on as a suppression)."),
     MODULE,
 )
 register_table(
     "letter_batches",
     ("pdf",),
-    "A day's printable letters of a round (names and addresses of the companies).",
-    "Deleted after SURVEY_RETENTION_LETTER_DAYS (90 days); the messages table keeps the record.",
+    _l("A day's printable letters of a round (names and addresses of the companies)."),
+    _l(
+        "Deleted after SURVEY_RETENTION_LETTER_DAYS (90 days); the messages table keeps the record."
+    ),
     MODULE,
 )
 
@@ -108,7 +119,7 @@ def purge_letters(now: datetime, dry_run: bool) -> RetentionReport:
 register_rule(
     RetentionRule(
         "inbound-sms",
-        "Inbound SMS are deleted 18½ months after receipt.",
+        _l("Inbound SMS are deleted 18½ months after receipt."),
         ("inbound_messages",),
         (
             "inbound_messages.from_address",
@@ -121,7 +132,7 @@ register_rule(
 register_rule(
     RetentionRule(
         "lifted-suppressions",
-        "Suppressions lifted 18½ months ago are deleted.",
+        _l("Suppressions lifted 18½ months ago are deleted."),
         ("suppressions",),
         ("suppressions.address",),
         purge_lifted,
@@ -130,7 +141,7 @@ register_rule(
 register_rule(
     RetentionRule(
         "letter-pdfs",
-        "Printable letter batches are deleted after the letter limit.",
+        _l("Printable letter batches are deleted after the letter limit."),
         ("letter_batches",),
         ("letter_batches.pdf",),
         purge_letters,
