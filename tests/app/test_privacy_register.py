@@ -167,7 +167,6 @@ def test_the_register_texts_are_danish_by_default_and_english_after_switching(de
     for en, da in REGISTER_TEXTS:
         assert en in english and da not in english
     assert "<th>Formål</th>" in danish
-    # needs the Danish of translations/incoming/privacy_register.json in the compiled catalogue
     for en, da in REGISTER_TEXTS:
         assert da in danish and en not in danish
 
