@@ -13,31 +13,15 @@ to the baseline median. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from bench.support import CALLS_ALL_DAY, scratch_database  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "SURVEY_BENCH_PG_ADMIN_URL",
-    os.environ.get(
-        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
-)
-ALL_DAY = {
-    "enabled": True,
-    "after_days": 0,
-    "calling_days": [0, 1, 2, 3, 4, 5, 6],
-    "day_start": "00:00",
-    "day_end": "23:59",
-    "slices": [["day", "00:00", "23:59"]],
-}
 OUTCOMES = ("no_answer", "busy", "answering_machine")
 
 
@@ -67,12 +51,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     args = parser.parse_args()
 
-    name = f"survey_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(digits=8) as url:
         from flask_migrate import upgrade
 
         from survey_app import create_app
@@ -88,7 +67,7 @@ def main() -> None:
             upgrade(revision="heads")
             load_demo()
             rnd = get_round(ROUND)
-            rnd.settings = {**rnd.settings, "calls": ALL_DAY}
+            rnd.settings = {**rnd.settings, "calls": CALLS_ALL_DAY}
             db.session.commit()
             calllist.build(rnd)
             db.session.commit()
@@ -124,10 +103,6 @@ def main() -> None:
         print(f"{len(steps['next'])} cycles, PostgreSQL, demo round (120 cases)")
         for step, samples in steps.items():
             print(summary(step, samples, None if step == "healthz" else base))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -15,33 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import random
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from bench.support import copy_rows, defaults_for, peak_mb, scratch_database  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "SURVEY_BENCH_PG_ADMIN_URL",
-    os.environ.get(
-        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
-)
 FORMATS = ("csv", "parquet", "sav", "dta", "bundle")
 TITLES = ("Sygeplejerske", "Tømrer", "Softwareudvikler", "Kok", "Lagermedarbejder", "Pædagog")
 STRATA = [f"{g}|{a}" for g in "123456789" for a in ("Hovedstaden", "Sjælland", "Fyn", "Nord")]
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def answer_set(rng: random.Random) -> tuple[str, dict]:
@@ -67,29 +54,6 @@ def answer_set(rng: random.Random) -> tuple[str, dict]:
     if rng.random() < 0.2:
         answers["comment"] = "Svært at finde kvalificerede ansøgere, =også i år"
     return {1: "success", 2: "other_profile", 3: "not_filled"}[outcome], answers
-
-
-def copy_rows(cur, table: str, columns: list[str], rows) -> None:
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def defaults_for(table, given: list[str]) -> tuple[list[str], list]:
-    """Non-null columns the generator does not set, with their model defaults."""
-    names, values = [], []
-    for col in table.columns:
-        if col.name in given or col.nullable or col.primary_key or col.server_default is not None:
-            continue
-        if col.default is None:
-            raise SystemExit(f"{table.name}.{col.name}: not null without default; extend the bench")
-        arg = col.default.arg
-        value = arg(None) if callable(arg) else arg
-        if isinstance(value, dict | list):
-            value = json.dumps(value)
-        names.append(col.name)
-        values.append(value)
-    return names, values
 
 
 def load(db, rnd, brands: list[int], star_org_id: int, n: int, seed: int = 1) -> None:
@@ -258,17 +222,8 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=150_000)
     parser.add_argument("--formats", default=",".join(FORMATS))
     args = parser.parse_args()
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database() as url:
         run(url, args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -12,26 +12,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from bench.support import cvr, peak_mb, scratch_database  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "SURVEY_BENCH_PG_ADMIN_URL",
-    os.environ.get(
-        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
-)
 COLUMNS = (
     "source", "source_posting_id", "posted_on", "application_deadline", "job_title",
     "occupation_code", "cvr", "p_number", "company_name", "municipality_code", "positions",
@@ -39,21 +30,6 @@ COLUMNS = (
 )  # fmt: skip
 OCCUPATIONS = ("1120", "2221", "2512", "3313", "4110", "5120", "5223", "7125", "8322", "9112")
 TITLES = ("Sygeplejerske", "Tømrer", "Softwareudvikler", "Kok", "Lagermedarbejder", "Pædagog")
-WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
-
-
-def cvr(n: int) -> str:
-    """A distinct valid CVR per n < 4,000,000 (modulus 11; bases whose check is 10 move up)."""
-    for base in (1000000 + n, 5000000 + n):
-        digits = [int(c) for c in str(base)]
-        check = (-sum(w * d for w, d in zip(WEIGHTS, digits, strict=True))) % 11
-        if check < 10:
-            return str(base) + str(check)
-    raise ValueError(f"no valid CVR for {n}")
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def generate(path: Path, rows: int, seed: int = 1) -> None:
@@ -110,24 +86,14 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000)
     args = parser.parse_args()
 
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "postings.csv"
-            t0 = time.perf_counter()
-            generate(path, args.rows)
-            gen_s = time.perf_counter() - t0
-            size_mb = path.stat().st_size / 1e6
-            print(f"generated {args.rows} rows ({size_mb:.0f} MB) in {gen_s:.1f} s")
-            run(url, path, args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "postings.csv"
+        t0 = time.perf_counter()
+        generate(path, args.rows)
+        gen_s = time.perf_counter() - t0
+        size_mb = path.stat().st_size / 1e6
+        print(f"generated {args.rows} rows ({size_mb:.0f} MB) in {gen_s:.1f} s")
+        run(url, path, args)
 
 
 def run(url: str, path: Path, args) -> None:

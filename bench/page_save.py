@@ -30,7 +30,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,12 +39,15 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "SURVEY_BENCH_PG_ADMIN_URL",
-    os.environ.get(
-        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
+from bench.support import (  # noqa: E402
+    free_port,
+    percentile,
+    scratch_database,
+    scratch_redis,
+    stopped_on_exit,
+    wait_until_up,
 )
+
 # One pass through the questionnaire of a "recruited with another profile" respondent.
 PAGES = [
     ("role", {"respondent_role": "yes"}),
@@ -86,17 +88,6 @@ def baseline():
 
 
 # --- setup ------------------------------------------------------------------------------------
-
-
-def free_redis_db():
-    import redis
-
-    marker = f"survey-bench:{os.getpid()}:{uuid.uuid4().hex}"
-    for number in range(15, 0, -1):
-        conn = redis.Redis(host="127.0.0.1", port=6379, db=number)
-        if conn.set("survey-test:owner", marker, nx=True, ex=3600):
-            return f"redis://127.0.0.1:6379/{number}", conn
-    raise SystemExit("no free Redis database (1-15)")
 
 
 def make_responses(url: str, count: int) -> list[str]:
@@ -153,23 +144,8 @@ def serve(target: str, port: int, workers: int, env: dict, cwd: Path) -> subproc
         cwd=cwd,
         env={**os.environ, **env},
     )
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn {target} did not start")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    return wait_until_up(process, url, f"gunicorn {target} did not start")
 
 
 # --- the simulated respondents ------------------------------------------------------------------
@@ -248,18 +224,14 @@ def run_phase(respondents, method: str, seconds: float, rate: float | None) -> d
         list(pool.map(loop, respondents))
     elapsed = max(time.perf_counter(), stop) - start
     latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-
     return {
         "saves": len(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
         "per_s": len(latencies) / min(elapsed, seconds),
-        "p50": pct(0.50) if latencies else 0,
-        "p95": pct(0.95) if latencies else 0,
-        "p99": pct(0.99) if latencies else 0,
+        "p50": percentile(latencies, 0.50) * 1000,
+        "p95": percentile(latencies, 0.95) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
         "mean": statistics.fmean(latencies) * 1000 if latencies else 0,
     }
 
@@ -274,91 +246,74 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    redis_url, redis_conn = free_redis_db()
-    servers: list[subprocess.Popen] = []
-    try:
-        tokens = make_responses(url, args.respondents)
-        app_port, base_port = free_port(), free_port()
-        env = {
-            "SURVEY_DATABASE_URL": url,
-            "SURVEY_REDIS_URL": redis_url,
-            "SURVEY_SECRET_KEY": "bench-secret-key",
-            # Limits stay on (their Redis round trips are part of a save); the respondents all
-            # come from one address and save far faster than a person, so the budgets are wide.
-            "SURVEY_RATELIMIT_PAGE_SAVE_PER_IP": "1000000/minute",
-            "SURVEY_RATELIMIT_PAGE_SAVE_PER_RESPONSE": "1000000/minute",
-            "SURVEY_RATELIMIT_CREDENTIAL_PER_IP": "1000000/minute",
-        }
-        servers.append(serve("wsgi:app", app_port, args.workers, env, ROOT))
-        servers.append(
-            serve(
-                "page_save:baseline()",
-                base_port,
-                args.workers,
-                {"BENCH_BASELINE_DB": url},
-                ROOT / "bench",
-            )
-        )
-        app_people = [
-            Respondent(f"http://127.0.0.1:{app_port}", t, i) for i, t in enumerate(tokens)
-        ]
-        base_people = [
-            Respondent(f"http://127.0.0.1:{base_port}", None, i) for i in range(len(tokens))
-        ]
-        # Warm up both (imports, connection pools, the parsed bank in every worker).
-        run_phase(app_people, "save_app", 3, None)
-        run_phase(base_people, "save_baseline", 3, None)
+    with (
+        scratch_database() as url,
+        scratch_redis() as redis_url,
+        stopped_on_exit() as servers,
+    ):
+        measure(args, url, redis_url, servers)
 
-        results = {}
-        for phase, rate in (("saturated", None), ("paced", args.paced_rate)):
-            results[("baseline", phase)] = run_phase(
-                base_people, "save_baseline", args.seconds, rate
-            )
-            results[("app", phase)] = run_phase(app_people, "save_app", args.seconds, rate)
 
-        print(
-            f"\n{args.respondents} respondents, gunicorn -w {args.workers} (sync) for both, "
-            f"{args.seconds:.0f} s per phase, PostgreSQL, Redis rate-limit counters; "
-            f"{os.cpu_count()} CPUs (shared with the client)\n"
+def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> None:
+    """Both servers up (appended to ``servers``), warm-up, the phases, the table."""
+    tokens = make_responses(url, args.respondents)
+    app_port, base_port = free_port(), free_port()
+    env = {
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_REDIS_URL": redis_url,
+        "SURVEY_SECRET_KEY": "bench-secret-key",
+        # Limits stay on (their Redis round trips are part of a save); the respondents all
+        # come from one address and save far faster than a person, so the budgets are wide.
+        "SURVEY_RATELIMIT_PAGE_SAVE_PER_IP": "1000000/minute",
+        "SURVEY_RATELIMIT_PAGE_SAVE_PER_RESPONSE": "1000000/minute",
+        "SURVEY_RATELIMIT_CREDENTIAL_PER_IP": "1000000/minute",
+    }
+    servers.append(serve("wsgi:app", app_port, args.workers, env, ROOT))
+    servers.append(
+        serve(
+            "page_save:baseline()",
+            base_port,
+            args.workers,
+            {"BENCH_BASELINE_DB": url},
+            ROOT / "bench",
         )
-        head = f"{'server':<10}{'phase':<11}{'saves':>7}{'err':>5}{'saves/s':>9}"
-        head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
-        print(head)
-        print("-" * len(head))
-        for (server, phase), r in results.items():
-            print(
-                f"{server:<10}{phase:<11}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
-                f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
-            )
-            if r["first_error"]:
-                print(f"   first error: {r['first_error']}")
-        ratio = results[("app", "saturated")]["per_s"] / results[("baseline", "saturated")]["per_s"]
-        paced = results[("app", "paced")]
-        print(f"\nthroughput ratio app / baseline (saturated): {ratio:.2f} (goal >= 0.5)")
+    )
+    app_people = [Respondent(f"http://127.0.0.1:{app_port}", t, i) for i, t in enumerate(tokens)]
+    base_people = [Respondent(f"http://127.0.0.1:{base_port}", None, i) for i in range(len(tokens))]
+    # Warm up both (imports, connection pools, the parsed bank in every worker).
+    run_phase(app_people, "save_app", 3, None)
+    run_phase(base_people, "save_baseline", 3, None)
+
+    results = {}
+    for phase, rate in (("saturated", None), ("paced", args.paced_rate)):
+        results[("baseline", phase)] = run_phase(base_people, "save_baseline", args.seconds, rate)
+        results[("app", phase)] = run_phase(app_people, "save_app", args.seconds, rate)
+
+    print(
+        f"\n{args.respondents} respondents, gunicorn -w {args.workers} (sync) for both, "
+        f"{args.seconds:.0f} s per phase, PostgreSQL, Redis rate-limit counters; "
+        f"{os.cpu_count()} CPUs (shared with the client)\n"
+    )
+    head = f"{'server':<10}{'phase':<11}{'saves':>7}{'err':>5}{'saves/s':>9}"
+    head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+    print(head)
+    print("-" * len(head))
+    for (server, phase), r in results.items():
         print(
-            f"app p99 at {args.paced_rate:.0f} saves/s: {paced['p99']:.1f} ms (goal < 100 ms); "
-            f"saturated p99 {results[('app', 'saturated')]['p99']:.1f} ms"
+            f"{server:<10}{phase:<11}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
+            f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
         )
-        for person in app_people + base_people:
-            person.client.close()
-    finally:
-        for process in servers:
-            process.terminate()
-        for process in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        redis_conn.flushdb()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if r["first_error"]:
+            print(f"   first error: {r['first_error']}")
+    ratio = results[("app", "saturated")]["per_s"] / results[("baseline", "saturated")]["per_s"]
+    paced = results[("app", "paced")]
+    print(f"\nthroughput ratio app / baseline (saturated): {ratio:.2f} (goal >= 0.5)")
+    print(
+        f"app p99 at {args.paced_rate:.0f} saves/s: {paced['p99']:.1f} ms (goal < 100 ms); "
+        f"saturated p99 {results[('app', 'saturated')]['p99']:.1f} ms"
+    )
+    for person in app_people + base_people:
+        person.client.close()
 
 
 if __name__ == "__main__":

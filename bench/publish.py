@@ -29,16 +29,13 @@ import os
 import random
 import sys
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from bench.export import PG_ADMIN_URL, copy_rows, defaults_for  # noqa: E402
+from bench.support import copy_rows, defaults_for, scratch_database  # noqa: E402
 
 OUTCOMES = (
     ("success", 0.55),
@@ -290,18 +287,9 @@ def main() -> None:
     parser.add_argument("--reference-n", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="profile the publish() call")
     args = parser.parse_args()
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    os.environ.setdefault("SURVEY_LOG_FORMAT", "text")
-    try:
+    with scratch_database() as url:
+        os.environ.setdefault("SURVEY_LOG_FORMAT", "text")
         run(url, args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -40,7 +39,14 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.page_save import PG_ADMIN_URL, free_port, free_redis_db  # noqa: E402
+from bench.support import (  # noqa: E402
+    free_port,
+    percentile,
+    scratch_database,
+    scratch_redis,
+    stopped_on_exit,
+    wait_until_up,
+)
 
 LOG = Path(tempfile.gettempdir()) / "bench-stats-api-servers.log"
 
@@ -123,16 +129,9 @@ def serve(target: str, port: int, args, env: dict, cwd: Path) -> subprocess.Pope
         stdout=subprocess.DEVNULL,
         stderr=LOG.open("ab"),  # the request log (still written, as in production), not shown
     )  # fmt: skip
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/livez" if target == "wsgi:app" else
-                      f"http://127.0.0.1:{port}/", timeout=1)  # fmt: skip
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn {target} did not start; see {LOG}")
+    path = "/livez" if target == "wsgi:app" else "/"
+    url = f"http://127.0.0.1:{port}{path}"
+    return wait_until_up(process, url, f"gunicorn {target} did not start; see {LOG}")
 
 
 # --- the clients ----------------------------------------------------------------------------------
@@ -168,20 +167,14 @@ def run(base: str, path: str, key: str, clients: int, seconds: float) -> dict:
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(loop, range(clients)))
     latencies.sort()
-
-    def pct(p: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0
-        )
-
     return {
         "requests": len(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
         "per_s": len(latencies) / seconds,
-        "p50": pct(0.50),
-        "p95": pct(0.95),
-        "p99": pct(0.99),
+        "p50": percentile(latencies, 0.50) * 1000,
+        "p95": percentile(latencies, 0.95) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
     }
 
 
@@ -194,89 +187,76 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, both")
     args = parser.parse_args()
 
-    name = f"survey_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    redis_url, redis_conn = free_redis_db()
-    servers: list[subprocess.Popen] = []
-    try:
-        key, period = prepare(url, args.responses)
-        app_port, base_port = free_port(), free_port()
-        env = {
-            "SURVEY_DATABASE_URL": url,
-            "SURVEY_REDIS_URL": redis_url,
-            "SURVEY_SECRET_KEY": "bench-secret-key",
-            # the limit stays on (its Redis round trip is part of a call) with a wide budget
-            "SURVEY_RATELIMIT_API_PER_KEY": "100000000/minute",
-        }
-        servers.append(serve("wsgi:app", app_port, args, env, ROOT))
-        servers.append(
-            serve(
-                "stats_api:baseline()", base_port, args, {"BENCH_BASELINE_DB": url}, ROOT / "bench"
-            )
-        )
-        app_base = f"http://127.0.0.1:{app_port}"
-        baseline_base = f"http://127.0.0.1:{base_port}"
-        endpoints = [
-            ("tables", "/api/v1/tables"),
-            ("table metadata", "/api/v1/tables/recruitment_by_occupation"),
-            ("data JSON (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=json"),
-            ("data CSV (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=csv"),
-            ("data JSON (occupation)", f"/api/v1/data/recruitment_by_occupation?period={period}"),
-        ]
-        base_path = "/cells/recruitment_by_area"
-        # warm up both (imports, pools, every worker)
-        for path in [p for _, p in endpoints]:
-            run(app_base, path, key, args.clients, 1)
-        run(baseline_base, base_path, key, args.clients, 1)
+    with (
+        scratch_database() as url,
+        scratch_redis() as redis_url,
+        stopped_on_exit() as servers,
+    ):
+        measure(args, url, redis_url, servers)
 
-        results = [
-            ("baseline (before)", run(baseline_base, base_path, key, args.clients, args.seconds))
-        ]
-        for label, path in endpoints:
-            results.append((label, run(app_base, path, key, args.clients, args.seconds)))
-        results.append(
-            ("baseline (after)", run(baseline_base, base_path, key, args.clients, args.seconds))
-        )
-        base = [r for label, r in results if label.startswith("baseline")]
-        base_per_s = sum(r["per_s"] for r in base) / len(base)
-        base_p99 = sum(r["p99"] for r in base) / len(base)
 
+def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> None:
+    """The release, both servers up (appended to ``servers``), warm-up, the runs, the table."""
+    key, period = prepare(url, args.responses)
+    app_port, base_port = free_port(), free_port()
+    env = {
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_REDIS_URL": redis_url,
+        "SURVEY_SECRET_KEY": "bench-secret-key",
+        # the limit stays on (its Redis round trip is part of a call) with a wide budget
+        "SURVEY_RATELIMIT_API_PER_KEY": "100000000/minute",
+    }
+    servers.append(serve("wsgi:app", app_port, args, env, ROOT))
+    servers.append(
+        serve("stats_api:baseline()", base_port, args, {"BENCH_BASELINE_DB": url}, ROOT / "bench")
+    )
+    app_base = f"http://127.0.0.1:{app_port}"
+    baseline_base = f"http://127.0.0.1:{base_port}"
+    endpoints = [
+        ("tables", "/api/v1/tables"),
+        ("table metadata", "/api/v1/tables/recruitment_by_occupation"),
+        ("data JSON (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=json"),
+        ("data CSV (area)", f"/api/v1/data/recruitment_by_area?period={period}&format=csv"),
+        ("data JSON (occupation)", f"/api/v1/data/recruitment_by_occupation?period={period}"),
+    ]
+    base_path = "/cells/recruitment_by_area"
+    # warm up both (imports, pools, every worker)
+    for path in [p for _, p in endpoints]:
+        run(app_base, path, key, args.clients, 1)
+    run(baseline_base, base_path, key, args.clients, 1)
+
+    results = [
+        ("baseline (before)", run(baseline_base, base_path, key, args.clients, args.seconds))
+    ]
+    for label, path in endpoints:
+        results.append((label, run(app_base, path, key, args.clients, args.seconds)))
+    results.append(
+        ("baseline (after)", run(baseline_base, base_path, key, args.clients, args.seconds))
+    )
+    base = [r for label, r in results if label.startswith("baseline")]
+    base_per_s = sum(r["per_s"] for r in base) / len(base)
+    base_p99 = sum(r["p99"] for r in base) / len(base)
+
+    print(
+        f"\n{args.clients} concurrent clients (closed loop), {args.seconds:.0f} s per endpoint;"
+        " "
+        f"gunicorn -k gthread -w {args.workers} --threads {args.threads} for both servers; "
+        f"PostgreSQL, Redis; {os.cpu_count()} CPUs shared with the clients; "
+        f"release of {args.responses} responses\n"
+    )
+    head = f"{'endpoint':<24}{'requests':>9}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
+    head += f"{'p99 ms':>8}{'req/s ratio':>12}{'p99 ratio':>10}"
+    print(head)
+    print("-" * len(head))
+    for label, r in results:
         print(
-            f"\n{args.clients} concurrent clients (closed loop), {args.seconds:.0f} s per endpoint;"
-            " "
-            f"gunicorn -k gthread -w {args.workers} --threads {args.threads} for both servers; "
-            f"PostgreSQL, Redis; {os.cpu_count()} CPUs shared with the clients; "
-            f"release of {args.responses} responses\n"
+            f"{label:<24}{r['requests']:>9}{r['errors']:>5}{r['per_s']:>8.0f}{r['p50']:>8.1f}"
+            f"{r['p95']:>8.1f}{r['p99']:>8.1f}{r['per_s'] / base_per_s:>12.2f}"
+            f"{r['p99'] / base_p99:>10.2f}"
         )
-        head = f"{'endpoint':<24}{'requests':>9}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
-        head += f"{'p99 ms':>8}{'req/s ratio':>12}{'p99 ratio':>10}"
-        print(head)
-        print("-" * len(head))
-        for label, r in results:
-            print(
-                f"{label:<24}{r['requests']:>9}{r['errors']:>5}{r['per_s']:>8.0f}{r['p50']:>8.1f}"
-                f"{r['p95']:>8.1f}{r['p99']:>8.1f}{r['per_s'] / base_per_s:>12.2f}"
-                f"{r['p99'] / base_p99:>10.2f}"
-            )
-            if r["first_error"]:
-                print(f"   first error: {r['first_error']}")
-        print("\nratios against the mean of the two baseline runs; goal: p99 < 50 ms")
-    finally:
-        for process in servers:
-            process.terminate()
-        for process in servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        redis_conn.flushdb()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if r["first_error"]:
+            print(f"   first error: {r['first_error']}")
+    print("\nratios against the mean of the two baseline runs; goal: p99 < 50 ms")
 
 
 if __name__ == "__main__":

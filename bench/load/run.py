@@ -46,18 +46,17 @@ import procs  # noqa: E402
 import report  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.support import (  # noqa: E402
+    free_port,
+    messaging_env,
+    scratch_database,
+    scratch_redis,
+)
 from survey_app.testing.messaging_fakes import (  # noqa: E402
     ACCOUNT_SID,
     AUTH_TOKEN,
     FakeTwilio,
     SmtpServer,
-)
-
-PG_ADMIN_URL = os.environ.get(
-    "SURVEY_BENCH_PG_ADMIN_URL",
-    os.environ.get(
-        "SURVEY_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    ),
 )
 
 
@@ -101,17 +100,6 @@ def arguments() -> argparse.Namespace:
     if args.call_cases is None:
         args.call_cases = max(200, math.ceil(1.2 * calls))
     return args
-
-
-def free_redis_db():
-    import redis
-
-    marker = f"bench-load:{os.getpid()}:{uuid.uuid4().hex}"
-    for number in range(15, 0, -1):
-        conn = redis.Redis(host="127.0.0.1", port=6379, db=number)
-        if conn.set("survey-test:owner", marker, nx=True, ex=4 * 3600):
-            return f"redis://127.0.0.1:6379/{number}", conn
-    raise SystemExit("no free Redis database (1-15)")
 
 
 def drive(phase: str, seconds: float, args, env: dict, work: Path, on_measuring=None) -> dict:
@@ -245,7 +233,7 @@ def fielding_day(args, env: dict, ports: list[int], db_url: str, run: dict) -> d
         f"release {data['release']}"
     )
 
-    base_ports = [procs.free_port(), procs.free_port()]
+    base_ports = [free_port(), free_port()]
     data.update(
         apps=[f"http://127.0.0.1:{p}" for p in ports],
         baseline=[f"http://127.0.0.1:{p}" for p in base_ports],
@@ -305,67 +293,62 @@ def stop_all(run: dict) -> None:
 def main() -> None:
     args = arguments()
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    name = f"bench_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    redis_url, redis_conn = free_redis_db()
     run: dict = {}
     keep = args.keep_logs
     # SIGTERM (and SIGHUP) end the run like Ctrl-C: through the finally clauses below.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
         with (
-            SmtpServer(parse=False) as smtp,
-            FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, keep_bodies=False) as twilio,
+            scratch_redis("bench-load", ttl=4 * 3600) as redis_url,
+            scratch_database("bench_load", digits=8) as db_url,
         ):
-            ports = [procs.free_port(), procs.free_port()]
-            env = {
-                **os.environ,
-                "TOPOLOGY_DIR": str(work / "topology"),
-                "TOPOLOGY_PORTS": " ".join(map(str, ports)),
-                "TOPOLOGY_WORKERS": str(args.workers),
-                "SURVEY_WEB_WORKERS": str(args.web_workers),
-                "SURVEY_DATABASE_URL": db_url,
-                "SURVEY_REDIS_URL": redis_url,
-                "SURVEY_SECRET_KEY": "bench-load-" + uuid.uuid4().hex,
-                "SURVEY_BASE_URL": f"http://127.0.0.1:{ports[0]}",
-                "SURVEY_PROXY_FIX": "1",
-                "SURVEY_STAFF_TOTP_ROLES": '["admin", "partner_operator", "agent"]',
-                "SURVEY_SMTP_HOST": "127.0.0.1",
-                "SURVEY_SMTP_PORT": str(smtp.port),
-                "SURVEY_SMTP_FROM": "survey@star.example",
-                "SURVEY_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-                "SURVEY_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-                "SURVEY_TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
-                "SURVEY_TWILIO_API_BASE": twilio.url,
-            }
-            run.update(topology=procs.Topology(env, work / "topology"), smtp=smtp, twilio=twilio)
             try:
-                figures = fielding_day(args, env, ports, db_url, run)
+                keep = measure(args, work, db_url, redis_url, run) or keep
             finally:
-                stop_all(run)  # inside the block: the workers stop while the fakes still answer
-        report.show(figures)
-        keep = keep or report.problems(figures)
-        if args.json:
-            args.json.write_text(json.dumps(figures, indent=1, default=str))
+                stop_all(run)
     except KeyboardInterrupt:
         print("\ninterrupted; stopping everything this run started", file=sys.stderr)
     except BaseException:
         keep = True
         raise
     finally:
-        stop_all(run)
-        redis_conn.flushdb()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         if keep:
             print(f"logs, data and per-phase figures kept in {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args, work: Path, db_url: str, redis_url: str, run: dict) -> bool:
+    """The fakes, the fielding day and the report; whether the run had problems."""
+    with (
+        SmtpServer(parse=False) as smtp,
+        FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, keep_bodies=False) as twilio,
+    ):
+        ports = [free_port(), free_port()]
+        env = {
+            **os.environ,
+            "TOPOLOGY_DIR": str(work / "topology"),
+            "TOPOLOGY_PORTS": " ".join(map(str, ports)),
+            "TOPOLOGY_WORKERS": str(args.workers),
+            "SURVEY_WEB_WORKERS": str(args.web_workers),
+            "SURVEY_DATABASE_URL": db_url,
+            "SURVEY_REDIS_URL": redis_url,
+            "SURVEY_SECRET_KEY": "bench-load-" + uuid.uuid4().hex,
+            "SURVEY_BASE_URL": f"http://127.0.0.1:{ports[0]}",
+            "SURVEY_PROXY_FIX": "1",
+            "SURVEY_STAFF_TOTP_ROLES": '["admin", "partner_operator", "agent"]',
+            **messaging_env(smtp.port, twilio.url),
+        }
+        run.update(topology=procs.Topology(env, work / "topology"), smtp=smtp, twilio=twilio)
+        try:
+            figures = fielding_day(args, env, ports, db_url, run)
+        finally:
+            stop_all(run)  # inside the block: the workers stop while the fakes still answer
+    report.show(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, default=str))
+    return bool(report.problems(figures))
 
 
 if __name__ == "__main__":

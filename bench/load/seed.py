@@ -12,25 +12,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import random
 from datetime import date, timedelta
 
-WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
+from bench.support import CALLS_ALL_DAY, postings_feed
+
 PASSWORD = "load-password-1"  # noqa: S105 - bench credential, local database only
-COLUMNS = (
-    "source_posting_id", "posted_on", "job_title", "cvr", "p_number", "company_name",
-    "municipality_code", "contact_name", "contact_email", "contact_phone",
-)  # fmt: skip
-ALL_DAY = {
-    "enabled": True,
-    "after_days": 0,
-    "calling_days": [0, 1, 2, 3, 4, 5, 6],
-    "day_start": "00:00",
-    "day_end": "23:59",
-    "slices": [["day", "00:00", "23:59"]],
-}
 NO_QUIET_HOURS = {
     "steps": [{"channel": "email", "after_days": 7}, {"channel": "sms", "after_days": 10}],
     "max_reminders": 2,
@@ -39,45 +27,6 @@ NO_QUIET_HOURS = {
     "timezone": "Europe/Copenhagen",
 }
 OUTCOMES = ("success", "success", "other_profile", "not_filled", "ineligible", None)
-
-
-def cvr(n: int) -> str:
-    for base in (1000000 + n, 5000000 + n):
-        digits = [int(c) for c in str(base)]
-        check = (-sum(w * d for w, d in zip(WEIGHTS, digits, strict=True))) % 11
-        if check < 10:
-            return str(base) + str(check)
-    raise ValueError(n)
-
-
-def phone(i: int) -> str:
-    """Valid Danish mobile numbers +4520500000 to +4520699999 (200,000 of them)."""
-    if i >= 200000:
-        raise SystemExit("the load test numbers at most 200,000 postings")
-    return f"+45205{i:05d}" if i < 100000 else f"+45206{i - 100000:05d}"
-
-
-def feed(start: int, n: int, posted_on: date) -> bytes:
-    """``n`` postings of distinct companies and P-units, numbered from ``start``."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for i in range(start, start + n):
-        writer.writerow(
-            {
-                "source_posting_id": f"load-{i}",
-                "posted_on": posted_on.isoformat(),
-                "job_title": "Tømrer",
-                "cvr": cvr(i),
-                "p_number": str(4000000000 + i),
-                "company_name": f"Firma {i} ApS",
-                "municipality_code": "101",
-                "contact_name": f"Kontakt {i}",
-                "contact_email": f"kontakt{i}@firma{i}.example",
-                "contact_phone": phone(i),
-            }
-        )
-    return out.getvalue().encode()
 
 
 def _import(data: bytes, fmt: str, name: str) -> None:
@@ -94,7 +43,11 @@ def _round(code: str, n: int, start: int, month: date, settings: dict):
     from survey_app.sampling.draw import draw_sample
     from survey_app.sampling.rounds import create_round
 
-    _import(feed(start, n, month + timedelta(days=9)), "csv", f"{code}.csv")
+    _import(
+        postings_feed(start, n, (month + timedelta(days=9)).isoformat(), "load"),
+        "csv",
+        f"{code}.csv",
+    )
     end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     rnd = create_round(code, f"load test {code}", month, end, settings=settings)
     draw_sample(rnd, size=n, seed=1)
@@ -148,7 +101,7 @@ def seed(cases: int, call_cases: int, web_cases: int, agents: int, api_clients: 
         rounds.append(_round("LOAD-WEB", web_cases, cases, date(2026, 12, 1), {}))
     db.session.commit()
     calls = _round(
-        "LOAD-CALLS", call_cases, cases + web_cases, date(2026, 11, 1), {"calls": ALL_DAY}
+        "LOAD-CALLS", call_cases, cases + web_cases, date(2026, 11, 1), {"calls": CALLS_ALL_DAY}
     )
     db.session.commit()
     listed = calllist.build(calls)
