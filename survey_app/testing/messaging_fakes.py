@@ -76,7 +76,13 @@ class FakeTwilio:
 
     ``fail(status, code)`` makes the next request(s) fail; ``fail_to[number] = (status, code)``
     fails every request to that number. ``messages`` holds the accepted form posts.
+
+    GET …/Calls/<call sid>.json answers with the call's status as ``call_status[sid]`` has it
+    (``queued`` once the call is created; a test moves it on, with ``call_duration[sid]`` in
+    seconds) and 404 for a sid it does not know; ``fetched`` lists the sids asked for.
     """
+
+    CALL = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls/(?P<call>CA\w+)\.json$")
 
     PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/(?P<kind>Messages|Calls)\.json$")
 
@@ -90,6 +96,10 @@ class FakeTwilio:
         self.failures: deque = deque()
         self.fail_to: dict[str, tuple[int, int]] = {}
         self.keep_bodies = keep_bodies
+        #: Voice: each call's current status and duration, and the sids fetched (GET)
+        self.call_status: dict[str, str] = {}
+        self.call_duration: dict[str, int] = {}
+        self.fetched: list[str] = []
         self.lock = threading.Lock()
         fake = self
 
@@ -114,6 +124,7 @@ class FakeTwilio:
                     fake.on_call(form)
                 with fake.lock:
                     fake.calls.append({**form, "sid": sid})
+                    fake.call_status[sid] = "queued"
                 return self._reply(
                     201,
                     {
@@ -122,6 +133,44 @@ class FakeTwilio:
                         "to": form.get("To"),
                         "from": form.get("From"),
                         "status": "queued",
+                        "direction": "outbound-api",
+                        "api_version": "2010-04-01",
+                        "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Calls/{sid}.json",
+                    },
+                )
+
+            def do_GET(self):
+                match = fake.CALL.match(self.path.split("?", 1)[0])
+                expected = (
+                    "Basic "
+                    + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+                )
+                if not match or match["sid"] != fake.account_sid:
+                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                if self.headers.get("Authorization") != expected:
+                    return self._reply(401, {"code": 20003, "message": "auth", "status": 401})
+                sid = match["call"]
+                with fake.lock:
+                    fake.fetched.append(sid)
+                    status = fake.call_status.get(sid)
+                    duration = fake.call_duration.get(sid)
+                if status is None:
+                    return self._reply(
+                        404,
+                        {
+                            "code": 20404,
+                            "message": f"The requested resource {self.path} was not found",
+                            "more_info": "https://www.twilio.com/docs/errors/20404",
+                            "status": 404,
+                        },
+                    )
+                return self._reply(
+                    200,
+                    {
+                        "sid": sid,
+                        "account_sid": fake.account_sid,
+                        "status": status,
+                        "duration": None if duration is None else str(duration),
                         "direction": "outbound-api",
                         "api_version": "2010-04-01",
                         "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Calls/{sid}.json",

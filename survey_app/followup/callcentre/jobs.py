@@ -1,4 +1,5 @@
-"""Periodic jobs: the daily call-list build and the refresh of stale dispositions."""
+"""Periodic jobs: the daily call-list build, the refresh of stale dispositions and the recovery
+of click-to-call calls whose status callbacks were lost."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ def refresh_dispositions() -> int:
     return n
 
 
+@app_job
+def recover_voice_calls() -> dict[str, int]:
+    """Fetch from Twilio the status of calls left live for too long and apply it."""
+    from .voice_recovery import recover
+
+    return recover()
+
+
 def register_periodic() -> None:
     try:
         from survey_app.core.periodic import register
@@ -35,3 +44,4 @@ def register_periodic() -> None:
         return
     register("calls-build", "survey_app.followup.callcentre.jobs.build_call_lists", 24 * 3600)
     register("calls-dispositions", "survey_app.followup.callcentre.jobs.refresh_dispositions", 600)
+    register("voice-calls-recover", "survey_app.followup.callcentre.jobs.recover_voice_calls", 300)
