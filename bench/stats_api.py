@@ -3,7 +3,7 @@ endpoint on the same kind of server, measured in the same run (issue 6: p99 unde
 concurrent clients).
 
     .venv/bin/python bench/stats_api.py [--clients 20] [--seconds 5] [--responses 5000]
-                                        [--workers 2] [--threads 4]
+                                        [--workers 2] [--threads 4] [--paced-rate 100]
 
 A fresh PostgreSQL database (and a free Redis database for the rate-limit counters, as in
 production) is made for the run and removed afterwards. A round of ``--responses`` answered
@@ -14,10 +14,18 @@ Both servers are gunicorn with the same flags (``-k gthread -w W --threads T``, 
 worker class): the app (``wsgi:app``: bearer-key check, rate limit in Redis, the call logged in
 ``api_calls``, the release looked up) and the baseline, a bare Flask app whose one endpoint
 runs a single SELECT of a table's cells of the latest release and returns them as JSON (the
-floor of a data call). Each of ``--clients`` threads keeps its own keep-alive connection and
-sends its next request as soon as the answer comes (closed loop), for ``--seconds`` per
-endpoint. The baseline is measured before and after the app's endpoints. Prints requests/s and
-latency percentiles per endpoint and the ratios against the baseline. Not part of the test suite.
+floor of a data call). Each of ``--clients`` threads keeps its own keep-alive connection, for
+``--seconds`` per endpoint, in two phases:
+
+- *closed loop*: each client sends its next request as soon as the answer comes (capacity; the
+  latency here is mostly queueing, about clients / throughput);
+- *paced*: the clients together send ``--paced-rate`` requests/s on a fixed schedule, and each
+  latency counts from the request's scheduled time, so a slow answer also counts against the
+  requests it held up (the latency of 20 clients at a load the servers can carry).
+
+The baseline is measured before and after the app's endpoints in each phase. Prints requests/s
+and latency percentiles per endpoint and the ratios against the baseline. Not part of the test
+suite.
 """
 
 from __future__ import annotations
@@ -137,21 +145,42 @@ def serve(target: str, port: int, args, env: dict, cwd: Path) -> subprocess.Pope
 # --- the clients ----------------------------------------------------------------------------------
 
 
-def run(base: str, path: str, key: str, clients: int, seconds: float) -> dict:
-    """``clients`` threads GET ``path`` in a closed loop for ``seconds``."""
+def run(
+    base: str, path: str, key: str, clients: int, seconds: float, rate: float | None = None
+) -> dict:
+    """``clients`` threads GET ``path`` for ``seconds``: in a closed loop (each sends again as
+    soon as its answer comes), or, with ``rate``, together ``rate`` requests/s on a fixed
+    schedule, each latency counted from the request's scheduled time (a late server is not
+    excused by the requests it delayed)."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     headers = {"Authorization": f"Bearer {key}"}
-    start = time.perf_counter() + 0.1
+    start = time.perf_counter() + 1.0
     stop = start + seconds
+    interval = clients / rate if rate else 0.0
 
-    def loop(_n: int) -> None:
+    def loop(n: int) -> None:
         mine = []
+        due = start + (interval * n / clients if rate else 0.0)  # spread the clients' phases
         with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
-            while time.perf_counter() < start:
-                time.sleep(0.005)
-            while (begin := time.perf_counter()) < stop:
+            client.get(path)  # the connection is opened before the clock starts, not counted
+            while True:
+                now = time.perf_counter()
+                if rate:
+                    if due >= stop:
+                        break
+                    if due > now:
+                        time.sleep(due - now)
+                    begin = due
+                    due += interval
+                else:
+                    if now < start:
+                        time.sleep(0.005)
+                        continue
+                    if now >= stop:
+                        break
+                    begin = now
                 try:
                     r = client.get(path)
                     if r.status_code != 200:
@@ -185,6 +214,12 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, both servers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker, both")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=100,
+        help="requests/s of all clients together in the paced phase (0: closed loop only)",
+    )
     args = parser.parse_args()
 
     with (
@@ -225,25 +260,39 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
         run(app_base, path, key, args.clients, 1)
     run(baseline_base, base_path, key, args.clients, 1)
 
-    results = [
-        ("baseline (before)", run(baseline_base, base_path, key, args.clients, args.seconds))
-    ]
-    for label, path in endpoints:
-        results.append((label, run(app_base, path, key, args.clients, args.seconds)))
-    results.append(
-        ("baseline (after)", run(baseline_base, base_path, key, args.clients, args.seconds))
+    phases = [("closed loop", None)]
+    if args.paced_rate:
+        phases.append((f"paced, {args.paced_rate:.0f} requests/s in all", args.paced_rate))
+    print(
+        f"\n{args.clients} concurrent clients, {args.seconds:.0f} s per endpoint and phase; "
+        f"gunicorn -k gthread -w {args.workers} --threads {args.threads} for both servers; "
+        f"PostgreSQL, Redis; {os.cpu_count()} CPUs shared with the clients; "
+        f"release of {args.responses} responses"
     )
+    for phase, rate in phases:
+        results = [
+            (
+                "baseline (before)",
+                run(baseline_base, base_path, key, args.clients, args.seconds, rate),
+            )
+        ]
+        for label, path in endpoints:
+            results.append((label, run(app_base, path, key, args.clients, args.seconds, rate)))
+        results.append(
+            (
+                "baseline (after)",
+                run(baseline_base, base_path, key, args.clients, args.seconds, rate),
+            )
+        )
+        report(phase, results)
+    print("\nratios against the mean of the two baseline runs of the phase; goal: p99 < 50 ms")
+
+
+def report(phase: str, results: list[tuple[str, dict]]) -> None:
     base = [r for label, r in results if label.startswith("baseline")]
     base_per_s = sum(r["per_s"] for r in base) / len(base)
     base_p99 = sum(r["p99"] for r in base) / len(base)
-
-    print(
-        f"\n{args.clients} concurrent clients (closed loop), {args.seconds:.0f} s per endpoint;"
-        " "
-        f"gunicorn -k gthread -w {args.workers} --threads {args.threads} for both servers; "
-        f"PostgreSQL, Redis; {os.cpu_count()} CPUs shared with the clients; "
-        f"release of {args.responses} responses\n"
-    )
+    print(f"\n{phase}")
     head = f"{'endpoint':<24}{'requests':>9}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
     head += f"{'p99 ms':>8}{'req/s ratio':>12}{'p99 ratio':>10}"
     print(head)
@@ -256,7 +305,6 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
         )
         if r["first_error"]:
             print(f"   first error: {r['first_error']}")
-    print("\nratios against the mean of the two baseline runs; goal: p99 < 50 ms")
 
 
 if __name__ == "__main__":
