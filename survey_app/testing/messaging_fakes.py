@@ -139,16 +139,24 @@ class FakeTwilio:
                     },
                 )
 
-            def do_GET(self):
-                match = fake.CALL.match(self.path.split("?", 1)[0])
+            def _refused(self, match) -> bool:
+                """Answer 404 for another account's path, 401 for wrong credentials."""
                 expected = (
                     "Basic "
                     + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
                 )
                 if not match or match["sid"] != fake.account_sid:
-                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                    self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                    return True
                 if self.headers.get("Authorization") != expected:
-                    return self._reply(401, {"code": 20003, "message": "auth", "status": 401})
+                    self._reply(401, {"code": 20003, "message": "auth", "status": 401})
+                    return True
+                return False
+
+            def do_GET(self):
+                match = fake.CALL.match(self.path.split("?", 1)[0])
+                if self._refused(match):
+                    return None
                 sid = match["call"]
                 with fake.lock:
                     fake.fetched.append(sid)
@@ -181,14 +189,8 @@ class FakeTwilio:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 match = fake.PATH.match(self.path)
-                expected = (
-                    "Basic "
-                    + base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
-                )
-                if not match or match["sid"] != fake.account_sid:
-                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
-                if self.headers.get("Authorization") != expected:
-                    return self._reply(401, {"code": 20003, "message": "auth", "status": 401})
+                if self._refused(match):
+                    return None
                 with fake.lock:
                     failure = fake.failures.popleft() if fake.failures else None
                 failure = failure or fake.fail_to.get(form.get("To", ""))
