@@ -34,8 +34,8 @@ CALLS_ALL_DAY = {
     "after_days": 0,
     "calling_days": [0, 1, 2, 3, 4, 5, 6],
     "day_start": "00:00",
-    "day_end": "23:59",
-    "slices": [["day", "00:00", "23:59"]],
+    "day_end": "24:00",
+    "slices": [["day", "00:00", "24:00"]],
 }
 #: The columns of the postings feeds made by ``postings_feed``.
 FEED_COLUMNS = (

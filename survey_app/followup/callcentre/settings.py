@@ -22,6 +22,9 @@ class CallSettings:
 
 
 def _clock(value, where: str) -> time:
+    """``HH:MM``; ``24:00`` is the end of the day (a day or slice that runs until midnight)."""
+    if str(value).strip() == "24:00":
+        return time.max
     try:
         hours, minutes = str(value).split(":")
         return time(int(hours), int(minutes))

@@ -58,3 +58,11 @@ def test_six_no_answers_drop_the_case():
     attempts = tuple(CallAttempt("no_answer", datetime(2026, 11, 2 + d, 9)) for d in range(6))
     plan = next_due(CallCase("1", attempts=attempts), datetime(2026, 11, 20, 9), rules)
     assert plan.item is None and plan.excluded.reason.value == "exhausted_outcome"
+
+
+def test_24_00_is_the_end_of_the_day():
+    calls = {"day_start": "00:00", "day_end": "24:00", "slices": [["day", "00:00", "24:00"]]}
+    cfg = parse({"calls": calls})
+    assert cfg.rules.day_end == time.max and cfg.rules.slices[0].end == time.max
+    late = datetime(2026, 11, 23, 23, 59, 30)  # a Monday, half a minute before midnight
+    assert cfg.rules.within_hours(late) and cfg.rules.slice_at(late) == "day"
