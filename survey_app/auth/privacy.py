@@ -11,6 +11,7 @@ from survey_app.core.db import db
 from survey_app.core.personal_data import (
     RetentionReport,
     RetentionRule,
+    due_rows,
     register_exemption,
     register_rule,
     register_table,
@@ -72,16 +73,13 @@ def _absolute_hours() -> int:
 
 
 def purge_sessions(now: datetime, dry_run: bool) -> RetentionReport:
-    report = RetentionReport("staff-sessions", dry_run)
     cutoff = now - timedelta(days=int(setting("RETENTION_SESSION_DAYS")))
     over = or_(
         and_(StaffSession.ended_at.is_not(None), StaffSession.ended_at < cutoff),
         # never ended by a request, but no session outlives the absolute time-out
         StaffSession.created_at < cutoff - timedelta(hours=_absolute_hours()),
     )
-    ids = db.session.scalars(db.select(StaffSession.id).where(over).order_by(StaffSession.id)).all()
-    report.affected = len(ids)
-    report.sample = [str(i) for i in ids[:10]]
+    report, ids = due_rows("staff-sessions", StaffSession, dry_run, over)
     if not dry_run and ids:
         db.session.execute(delete(StaffSession).where(StaffSession.id.in_(ids)))
     return report

@@ -49,6 +49,15 @@ class RetentionReport:
     details: dict[str, int] = field(default_factory=dict)
 
 
+def due_rows(rule: str, model, dry_run: bool, *where) -> tuple[RetentionReport, list[int]]:
+    """The ids of ``model``'s rows that match ``where``, in id order, and the rule's report of
+    them (their count and the first ten ids); the rule then changes or deletes those rows."""
+    from .db import db
+
+    ids = db.session.scalars(db.select(model.id).where(*where).order_by(model.id)).all()
+    return RetentionReport(rule, dry_run, affected=len(ids), sample=[str(i) for i in ids[:10]]), ids
+
+
 @dataclass(frozen=True)
 class RetentionRule:
     """A periodic deletion or pseudonymisation. ``apply(now, dry_run)`` must change nothing when

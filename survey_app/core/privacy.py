@@ -12,6 +12,7 @@ from .db import db
 from .personal_data import (
     RetentionReport,
     RetentionRule,
+    due_rows,
     register_exemption,
     register_rule,
     register_table,
@@ -44,12 +45,9 @@ register_exemption(
 
 
 def clear_audit_ips(now: datetime, dry_run: bool) -> RetentionReport:
-    report = RetentionReport("audit-addresses", dry_run)
     cutoff = now - timedelta(days=int(setting("RETENTION_IP_DAYS")))
     where = (AuditEvent.ip.is_not(None), AuditEvent.at < cutoff)
-    ids = db.session.scalars(db.select(AuditEvent.id).where(*where).order_by(AuditEvent.id)).all()
-    report.affected = len(ids)
-    report.sample = [str(i) for i in ids[:10]]
+    report, ids = due_rows("audit-addresses", AuditEvent, dry_run, *where)
     if not dry_run and ids:
         db.session.execute(update(AuditEvent).where(*where).values(ip=None))
     return report

@@ -14,6 +14,7 @@ from survey_app.core.db import db
 from survey_app.core.personal_data import (
     RetentionReport,
     RetentionRule,
+    due_rows,
     months_before,
     names_in,
     register_exemption,
@@ -164,12 +165,9 @@ def remove_api_users(now: datetime, dry_run: bool) -> RetentionReport:
 
 
 def clear_api_ips(now: datetime, dry_run: bool) -> RetentionReport:
-    report = RetentionReport("api-call-addresses", dry_run)
     cutoff = now - timedelta(days=int(setting("RETENTION_IP_DAYS")))
     where = (ApiCall.ip.is_not(None), ApiCall.at < cutoff)
-    ids = db.session.scalars(db.select(ApiCall.id).where(*where).order_by(ApiCall.id)).all()
-    report.affected = len(ids)
-    report.sample = [str(i) for i in ids[:10]]
+    report, ids = due_rows("api-call-addresses", ApiCall, dry_run, *where)
     if not dry_run and ids:
         db.session.execute(update(ApiCall).where(*where).values(ip=None))
     return report

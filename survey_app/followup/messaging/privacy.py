@@ -13,6 +13,7 @@ from survey_app.core.db import db
 from survey_app.core.personal_data import (
     RetentionReport,
     RetentionRule,
+    due_rows,
     months_before,
     register_exemption,
     register_rule,
@@ -83,12 +84,7 @@ register_table(
 
 
 def _delete_older(rule: str, model, column, cutoff: datetime, dry_run: bool, *where):
-    report = RetentionReport(rule, dry_run)
-    ids = db.session.scalars(
-        db.select(model.id).where(column < cutoff, *where).order_by(model.id)
-    ).all()
-    report.affected = len(ids)
-    report.sample = [str(i) for i in ids[:10]]
+    report, ids = due_rows(rule, model, dry_run, column < cutoff, *where)
     if not dry_run and ids:
         db.session.execute(delete(model).where(model.id.in_(ids)))
     return report
