@@ -108,3 +108,22 @@ def staff_login(client, email: str, password: str | None = None):
         r = client.post("/login/code", data={"code": code, "csrf_token": csrf_token(html)})
         assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     return r
+
+
+def answer_not_filled_in_browser(where, comment: str) -> None:
+    """In a Playwright page or frame at the outcome page, in Danish: the position was not filled
+    (1 position, 0 applicants), the first reason, channel and job-order answer, then ``comment``;
+    it ends by saving the comment page."""
+    save = where.get_by_role("button", name="Gem og fortsæt")
+    where.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
+    where.locator("#positions").fill("1")
+    save.click()
+    where.locator("#applicants").fill("0")
+    save.click()
+    where.locator("input[name=unfilled_reason]").first.check()
+    save.click()
+    where.locator("input[name=channels]").first.check()
+    where.locator("input[name=job_order]").first.check()
+    save.click()
+    where.locator("#comment").fill(comment)
+    save.click()

@@ -12,6 +12,8 @@ from survey_app.questionnaire.models import Response
 from survey_app.questionnaire.services import link_token
 from survey_app.sampling.models import Case
 
+from .helpers import answer_not_filled_in_browser
+
 pytestmark = pytest.mark.browser
 
 
@@ -36,18 +38,7 @@ def test_respondent_answers_in_chromium(demo, live_server, page, tmp_path):
     # An error first: the summary is shown and links to the field.
     page.get_by_role("button", name="Gem og fortsæt").click()
     expect(page.locator(".error-summary")).to_be_visible()
-    page.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
-    page.locator("#positions").fill("1")
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("#applicants").fill("0")
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("input[name=unfilled_reason]").first.check()
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("input[name=channels]").first.check()
-    page.locator("input[name=job_order]").first.check()
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("#comment").fill("Ingen ansøgere")
-    page.get_by_role("button", name="Gem og fortsæt").click()
+    answer_not_filled_in_browser(page, "Ingen ansøgere")
     expect(page.get_by_role("heading", name="Tjek dine svar")).to_be_visible()
     page.get_by_role("button", name="Send dine svar").click()
     expect(page.get_by_role("heading", name="Tak for din besvarelse")).to_be_visible()

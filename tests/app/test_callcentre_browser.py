@@ -16,6 +16,7 @@ from survey_app.questionnaire.models import Answer, Response
 from survey_app.sampling.models import Case
 from survey_app.sampling.rounds import get_round
 
+from .helpers import answer_not_filled_in_browser
 from .test_callcentre import ALL_DAY
 
 pytestmark = pytest.mark.browser
@@ -69,18 +70,7 @@ def test_agent_works_by_keyboard(demo, live_server, page):
     page.get_by_role("button", name="Gem og fortsæt").click()
     page.get_by_label("Afsluttet", exact=False).check()
     page.get_by_role("button", name="Gem og fortsæt").click()
-    page.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
-    page.locator("#positions").fill("1")
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("#applicants").fill("0")
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("input[name=unfilled_reason]").first.check()
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("input[name=channels]").first.check()
-    page.locator("input[name=job_order]").first.check()
-    page.get_by_role("button", name="Gem og fortsæt").click()
-    page.locator("#comment").fill("Svar givet i telefonen")
-    page.get_by_role("button", name="Gem og fortsæt").click()
+    answer_not_filled_in_browser(page, "Svar givet i telefonen")
     page.get_by_role("button", name="Send dine svar").click()
     page.wait_for_url("**/survey/done")
     expect(page.locator("#next-case")).to_be_visible()

@@ -18,6 +18,7 @@ from survey_app.questionnaire.models import Response
 from survey_app.sampling.models import Case, Posting
 
 from ..conftest import CHROMIUM
+from .helpers import answer_not_filled_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -128,18 +129,7 @@ def test_embedded_survey_in_a_partner_page_with_third_party_cookies_blocked(
     frame.get_by_role("button", name="Gem og fortsæt").click()
     frame.get_by_label("Afsluttet", exact=False).check()
     frame.get_by_role("button", name="Gem og fortsæt").click()
-    frame.get_by_label("Nej, stillingen blev ikke besat", exact=False).check()
-    frame.locator("#positions").fill("1")
-    frame.get_by_role("button", name="Gem og fortsæt").click()
-    frame.locator("#applicants").fill("0")
-    frame.get_by_role("button", name="Gem og fortsæt").click()
-    frame.locator("input[name=unfilled_reason]").first.check()
-    frame.get_by_role("button", name="Gem og fortsæt").click()
-    frame.locator("input[name=channels]").first.check()
-    frame.locator("input[name=job_order]").first.check()
-    frame.get_by_role("button", name="Gem og fortsæt").click()
-    frame.locator("#comment").fill("Indlejret")
-    frame.get_by_role("button", name="Gem og fortsæt").click()
+    answer_not_filled_in_browser(frame, "Indlejret")
     frame.get_by_role("button", name="Send dine svar").click()
     frame.get_by_role("heading", name="Tak for din besvarelse").wait_for()
 
