@@ -10,8 +10,8 @@ never skipped. Errors are never cached.
 
 Entries are keyed by the release's id *and* its ``created_at``, so a release id reused by another
 database (a restored or re-created one) never meets an old entry. The cache is a least-recently
-used one (cachetools) bounded by the bytes it holds, ``API_CACHE_BYTES`` (default 32 MiB) per
-process; 0 turns it off.
+used one (cachetools) bounded by the bytes it holds per process, ``API_CACHE_BYTES`` (32 MiB
+by default, see ``core.config``); 0 turns it off.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from flask import current_app
 from ..api_models import Release
 
 T = TypeVar("T")
-DEFAULT_BYTES = 32 * 1024 * 1024
 EXTENSION = "stats_api_cache"
 
 
@@ -67,6 +66,6 @@ def release_cache() -> ReleaseCache:
     cache = app.extensions.get(EXTENSION)
     if cache is None:
         cache = app.extensions.setdefault(
-            EXTENSION, ReleaseCache(int(app.config.get("API_CACHE_BYTES", DEFAULT_BYTES)))
+            EXTENSION, ReleaseCache(int(app.config["API_CACHE_BYTES"]))
         )
     return cache
