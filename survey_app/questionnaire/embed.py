@@ -194,9 +194,7 @@ def page(handle: str, page_id: str):
     response, data = _load(handle)
     if response is None:
         return _invalid_link()
-    target, values, status = page_flow(
-        response, page_id, mode=MODE, prefix="embed", locked=True, handle=handle
-    )
+    target, values, status = page_flow(response, page_id, mode=MODE, prefix="embed", handle=handle)
     if target:
         return redirect(target)
     bank = values.pop("bank")

@@ -9,7 +9,7 @@ from survey_app.core.db import db, utcnow
 from survey_app.privacy.notice import NOTICE_VERSION
 
 from .bank import Bank, BankError, check_successor, load_bank, parse_bank
-from .models import Answer, BankVersion, PageVisit, Response
+from .models import BankVersion, Response
 from .routing import classify, prune_hidden
 
 
@@ -174,67 +174,6 @@ def page_keys(bank: Bank, page_id: str) -> list[str]:
         if bank.question(qid).other_codes:
             keys.append(f"{qid}_other")
     return keys
-
-
-#: built once: the statement of every page save
-_INSERT_VISIT = PageVisit.__table__.insert()
-
-
-def save_page(
-    response: Response,
-    bank: Bank,
-    page_id: str,
-    values: dict,
-    *,
-    mode: str,
-    lang: str,
-    device: str,
-    agent_id: int | None = None,
-) -> None:
-    """Store the answers of one page (one row per question), then drop answers routing hides."""
-    if response.is_completed:
-        raise ResponseClosed()
-    existing = {a.question_id: a for a in response.answers}
-    for qid in page_keys(bank, page_id):
-        value = values.get(qid)
-        answer = existing.get(qid)
-        if value is None or value == "" or value == []:
-            if answer is not None:
-                response.answers.remove(answer)
-                del existing[qid]
-            continue
-        if answer is None:
-            answer = Answer(question_id=qid, value=value, mode=mode, agent_id=agent_id)
-            response.answers.append(answer)
-            existing[qid] = answer
-        elif answer.value != value:
-            answer.value = value
-            answer.mode = mode
-            answer.agent_id = agent_id
-    kept = prune_hidden(bank, {qid: a.value for qid, a in existing.items()})
-    for qid, answer in list(existing.items()):
-        if qid not in kept:
-            response.answers.remove(answer)
-    if response.started_at is None:
-        response.started_at = utcnow()
-    response.status = "in_progress"
-    response.mode = mode
-    response.language = lang
-    response.classification = classify(kept)
-    # A plain INSERT: nothing in the request reads the visit back, so it needs no ORM object.
-    now = utcnow()
-    db.session.execute(
-        _INSERT_VISIT,
-        dict(
-            response_id=response.id,
-            page_id=page_id,
-            mode=mode,
-            language=lang,
-            device=device,
-            shown_at=now,
-            saved_at=now,
-        ),
-    )
 
 
 def complete(response: Response, bank: Bank) -> bool:

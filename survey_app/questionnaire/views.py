@@ -11,7 +11,7 @@ from survey_app.core import limits
 from survey_app.core.db import db
 from survey_app.privacy import notice
 
-from . import services
+from . import services, store
 from .bank import Bank
 from .forms import check_page
 from .routing import visible_pages, visible_questions
@@ -45,11 +45,12 @@ def _invalid_link():
 
 
 def _current_response(lock: bool = False):
-    """The session's response; with ``lock``, read under its row lock (for a save)."""
+    """The session's response; with ``lock``, its :class:`store.Draft` read under the row lock
+    (for a save)."""
     rid = session.get(SESSION_KEY)
     if rid is None:
         return None
-    return services.locked(rid) if lock else db.session.get(services.Response, rid)
+    return store.locked(rid) if lock else db.session.get(services.Response, rid)
 
 
 def _context(response, bank: Bank, handle: str | None = None, **extra) -> dict:
@@ -164,16 +165,19 @@ def _next_url(
     return url_for(f"{prefix}.review", **url_args)
 
 
-def page_flow(response, page_id: str, *, mode: str, prefix: str, locked: bool = False, **url_args):
-    """One questionnaire page, shown or saved, for the web and the embedded flow alike.
+def page_flow(
+    response, page_id: str, *, mode: str, prefix: str, agent_id: int | None = None, **url_args
+):
+    """One questionnaire page, shown or saved, for the web, embedded and phone flows alike.
 
-    A save (POST) reads the response under its row lock (``locked``: the caller already did),
-    so saves of one response serialise and two tabs never miss each other's answers.
+    A save (POST) works on the response's :class:`store.Draft`, read under its row lock (unless
+    the caller passes one), so saves of one response serialise and two tabs never miss each
+    other's answers. ``agent_id`` stamps phone answers with the agent who took them.
 
     Returns ``(redirect_url, None, None)`` or ``(None, template values, status)``.
     """
-    if request.method == "POST" and not locked:
-        response = services.locked(response.id)
+    if request.method == "POST" and not isinstance(response, store.Draft):
+        response = store.locked(response.id)
     if response.is_completed:
         return url_for(f"{prefix}.done", **url_args), None, None
     if response.notice_shown_at is None:
@@ -191,10 +195,17 @@ def page_flow(response, page_id: str, *, mode: str, prefix: str, locked: bool = 
             bank, page_id, answers, request.form, lang()
         )
         if not errors and not revealed:
-            services.save_page(
-                response, bank, page_id, submitted, mode=mode, lang=lang(), device=device_class()
+            store.save_page(
+                response,
+                bank,
+                page_id,
+                submitted,
+                mode=mode,
+                lang=lang(),
+                device=device_class(),
+                agent_id=agent_id,
             )
-            # The next page comes from the answers in hand, before the commit expires them.
+            # The next page comes from the answers in hand (the draft holds them as saved).
             target = _next_url(response, bank, after=page_id, prefix=prefix, **url_args)
             db.session.commit()
             return target, None, None
@@ -238,10 +249,12 @@ def page(page_id: str):
     if response is None:
         return _invalid_link()
     target, values, status = page_flow(
-        response, page_id, mode=session.get("mode", "web"), prefix="questionnaire", locked=True
+        response, page_id, mode=session.get("mode", "web"), prefix="questionnaire"
     )
     if target:
         return redirect(target)
+    if isinstance(response, store.Draft):  # a refused save shows the page again
+        response = db.session.get(services.Response, response.id)
     return render_template("questionnaire/page.html", **_context(response, **values)), status
 
 

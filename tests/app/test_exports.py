@@ -15,7 +15,7 @@ from survey_app.core.audit import AuditEvent
 from survey_app.core.db import db
 from survey_app.demo import ROUND
 from survey_app.partners.models import Brand
-from survey_app.questionnaire import services
+from survey_app.questionnaire import services, store
 from survey_app.questionnaire.services import bank_of
 from survey_app.sampling.models import Case, FieldingRound
 from survey_app.stats.codebook import DONT_KNOW_CODE
@@ -54,8 +54,9 @@ def fill(case: Case, pages: dict, mode: str = "web", lang: str = "da") -> None:
     response = case.response
     bank = bank_of(response.bank_version)
     services.record_notice_shown(response, lang, mode)
+    draft = store.locked(response.id)
     for page_id, values in pages.items():
-        services.save_page(response, bank, page_id, values, mode=mode, lang=lang, device="desktop")
+        store.save_page(draft, bank, page_id, values, mode=mode, lang=lang, device="desktop")
     services.complete(response, bank)
     db.session.commit()
 

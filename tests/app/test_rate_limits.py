@@ -170,6 +170,34 @@ def test_page_saves_per_ip_are_generous_by_default_and_limited(app, limits, case
     assert save_role(clients[2], 10).status_code == 302
 
 
+def test_every_window_of_a_page_save_setting_counts(app, limits, cases):
+    # The default per response is "60/minute;600/hour": both windows must be kept.
+    assert ";" in app.config["RATELIMIT_PAGE_SAVE_PER_RESPONSE"]
+    limits["RATELIMIT_PAGE_SAVE_PER_RESPONSE"] = "5/minute;2/hour"
+    client = app.test_client()
+    start(client, link_token(cases[0].response), 1)
+    assert [save_role(client, 1).status_code for _ in range(2)] == [302, 302]
+    r = save_role(client, 1)
+    assert r.status_code == 429
+    assert 3000 < int(r.headers["Retry-After"]) <= 3600  # the hour's window ran out
+
+
+def test_page_saves_go_on_when_the_counters_cannot_be_reached(app, limits, cases, monkeypatch):
+    from survey_app.core import limits as core_limits
+
+    def broken(_limits):
+        raise ConnectionError("rate-limit storage down")
+
+    monkeypatch.setattr(core_limits, "_hit_all", broken)
+    limits["RATELIMIT_PAGE_SAVE_PER_RESPONSE"] = "1/minute"
+    client = app.test_client()
+    start(client, link_token(cases[0].response), 1)
+    assert [save_role(client, 1).status_code for _ in range(3)] == [302] * 3
+    monkeypatch.setitem(app.config, "RATELIMIT_SWALLOW_ERRORS", False)
+    with pytest.raises(ConnectionError):
+        save_role(client, 1)
+
+
 def test_embedded_page_saves_are_limited_per_response(app, limits, cases):
     limits["RATELIMIT_PAGE_SAVE_PER_RESPONSE"] = "2/minute"
     client = app.test_client(use_cookies=False)

@@ -40,8 +40,9 @@ def _ctx(case, bank, **extra) -> dict:
 
 @contextmanager
 def _as_agent(agent_id: int):
-    """While a phone page is saved: stamp the agent on its phone answers and mark the response
-    ``mixed`` when other modes' answers remain."""
+    """While the phone interview starts: stamp the agent on phone answers and mark the response
+    ``mixed`` when other modes' answers remain (a page save does both itself, see
+    ``questionnaire.store.save_page``)."""
     session = db.session()
 
     def before_flush(sess, _ctx, _instances):
@@ -93,10 +94,14 @@ def start(case_id: int):
 @require_role(*AGENT_ROLES)
 def page(case_id: int, page_id: str):
     case = locked_case(case_id)
-    with _as_agent(current_user.id):
-        target, values, status = page_flow(
-            case.response, page_id, mode=MODE, prefix="agent_survey", case_id=case_id
-        )
+    target, values, status = page_flow(
+        case.response,
+        page_id,
+        mode=MODE,
+        prefix="agent_survey",
+        agent_id=current_user.id,
+        case_id=case_id,
+    )
     if target:
         return redirect(target)
     return render_template("questionnaire/page.html", **_ctx(case, **values)), status

@@ -1,0 +1,207 @@
+"""A page save in SQL: the response and its answers read under the row lock as plain values, and
+the changes written with statements built once.
+
+A page save is the respondent's hottest path. Loading the response and its answers as ORM
+objects and flushing them cost more than the SQL itself, so the save reads a :class:`Draft` (the
+few columns the page flow needs, and the answers as a dict) and writes only what changed:
+new answers, changed answers, answers the page cleared or routing now hides, the response's
+state and one page visit. Rendering a page still reads the ORM objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, inspect, select
+
+from survey_app.core.db import db, utcnow
+
+from .bank import Bank
+from .models import Answer, PageVisit, Response
+from .routing import classify, prune_hidden
+from .services import ResponseClosed, page_keys
+
+_responses = Response.__table__
+_answers = Answer.__table__
+
+#: the response under its row lock (PostgreSQL; SQLite writes one at a time anyway), with its
+#: answers in the same round trip: one row per answer, or one row of NULLs when there are none
+_LOCKED = (
+    select(
+        _responses.c.status,
+        _responses.c.notice_shown_at,
+        _responses.c.bank_version_id,
+        _responses.c.started_at,
+        _answers.c.question_id,
+        _answers.c.value,
+        _answers.c.mode,
+    )
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.id == bindparam("rid"))
+    .order_by(_answers.c.id)
+    .with_for_update(of=_responses)
+)
+_INSERT_ANSWER = _answers.insert()
+_UPDATE_ANSWER = (
+    _answers.update()
+    .where(_answers.c.response_id == bindparam("rid"), _answers.c.question_id == bindparam("qid"))
+    .values(
+        value=bindparam("v"),
+        mode=bindparam("m"),
+        agent_id=bindparam("agent"),
+        answered_at=bindparam("now"),
+    )
+)
+_DELETE_ANSWERS = _answers.delete().where(
+    _answers.c.response_id == bindparam("rid"),
+    _answers.c.question_id.in_(bindparam("qids", expanding=True)),
+)
+_UPDATE_RESPONSE = _responses.update().where(_responses.c.id == bindparam("rid"))
+_INSERT_VISIT = PageVisit.__table__.insert()
+
+
+@dataclass(slots=True)
+class Draft:
+    """What a page save reads of a response: enough for routing, validation and the next page.
+    It quacks like :class:`Response` where the page flow asks (``is_completed``,
+    ``notice_shown_at``, ``bank_version_id``, ``answer_dict()``)."""
+
+    id: int
+    status: str
+    notice_shown_at: datetime | None
+    bank_version_id: int
+    started_at: datetime | None
+    #: question id → value, in the order the answers were stored
+    answers: dict[str, Any] = field(default_factory=dict)
+    #: question id → the mode the stored answer was given in
+    modes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == "completed"
+
+    def answer_dict(self) -> dict[str, Any]:
+        return dict(self.answers)
+
+
+def locked(response_id: int) -> Draft | None:
+    """The response under its row lock, so saves of one response serialise (two tabs never
+    miss each other's answers); None when there is no such response."""
+    db.session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
+    rows = db.session.connection().execute(_LOCKED, {"rid": response_id}).all()
+    if not rows:
+        return None
+    status, notice_shown_at, bank_version_id, started_at = rows[0][:4]
+    draft = Draft(response_id, status, notice_shown_at, bank_version_id, started_at)
+    for *_, qid, value, mode in rows:
+        if qid is not None:
+            draft.answers[qid] = value
+            draft.modes[qid] = mode
+    return draft
+
+
+def save_page(
+    draft: Draft,
+    bank: Bank,
+    page_id: str,
+    values: dict,
+    *,
+    mode: str,
+    lang: str,
+    device: str,
+    agent_id: int | None = None,
+) -> None:
+    """Store the answers of one page (one row per question), drop the answers routing now hides,
+    set the response's state and record the page visit. ``draft`` is updated to match.
+
+    An answer keeps its mode and agent until its value changes. With ``agent_id`` (phone mode)
+    the response's mode becomes ``mixed`` while answers given in another mode remain."""
+    if draft.is_completed:
+        raise ResponseClosed()
+    answers = dict(draft.answers)
+    for qid in page_keys(bank, page_id):
+        value = values.get(qid)
+        if value is None or value == "" or value == []:
+            answers.pop(qid, None)
+        else:
+            answers[qid] = value
+    kept = prune_hidden(bank, answers)
+    before = draft.answers
+    removed = [qid for qid in before if qid not in kept]
+    added = [qid for qid in answers if qid in kept and qid not in before]
+    changed = [qid for qid in answers if qid in kept and qid in before and before[qid] != kept[qid]]
+
+    now = utcnow()
+    conn = db.session.connection()
+    rid = draft.id
+    if removed:
+        conn.execute(_DELETE_ANSWERS, {"rid": rid, "qids": removed})
+    if added:
+        conn.execute(
+            _INSERT_ANSWER,
+            [
+                dict(
+                    response_id=rid,
+                    question_id=qid,
+                    value=answers[qid],
+                    mode=mode,
+                    agent_id=agent_id,
+                    answered_at=now,
+                )
+                for qid in added
+            ],
+        )
+    if changed:
+        conn.execute(
+            _UPDATE_ANSWER,
+            [
+                dict(rid=rid, qid=qid, v=answers[qid], m=mode, agent=agent_id, now=now)
+                for qid in changed
+            ],
+        )
+
+    modes = {qid: draft.modes[qid] for qid in before if qid in kept}
+    modes.update((qid, mode) for qid in (*added, *changed))
+    response_mode = mode
+    if agent_id is not None and any(m != mode for m in modes.values()):
+        response_mode = "mixed"
+    state = dict(
+        status="in_progress",
+        mode=response_mode,
+        language=lang,
+        classification=classify(kept),
+        updated_at=now,
+    )
+    if draft.started_at is None:
+        state["started_at"] = draft.started_at = now
+    conn.execute(_UPDATE_RESPONSE, {"rid": rid, **state})
+    conn.execute(
+        _INSERT_VISIT,
+        dict(
+            response_id=rid,
+            page_id=page_id,
+            mode=mode,
+            language=lang,
+            device=device,
+            shown_at=now,
+            saved_at=now,
+        ),
+    )
+    draft.status = "in_progress"
+    draft.answers = {qid: answers[qid] for qid in answers if qid in kept}
+    draft.modes = modes
+    _expire_orm_copies(rid)
+
+
+def _expire_orm_copies(response_id: int) -> None:
+    """ORM objects of this response read earlier in the transaction (the phone flow's case
+    holds one) are reloaded on their next use, so they see the rows just written."""
+    session = db.session()
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        if (isinstance(obj, Response) and state.identity == (response_id,)) or (
+            isinstance(obj, Answer) and state.dict.get("response_id") == response_id
+        ):
+            session.expire(obj)
