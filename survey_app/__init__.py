@@ -16,11 +16,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     from .core import config, i18n, logs, metrics, requestlog
-    from .core.db import db, migrate
+    from .core.db import db, migrate, ping_after_idle
     from .core.security import init_app as init_security
 
     config.load_config(app, test_config)
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_after_idle(engine, float(app.config["DB_PING_AFTER_IDLE_SECONDS"]))
     migrate.init_app(
         app,
         db,

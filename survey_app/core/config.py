@@ -18,7 +18,8 @@ DEFAULTS: dict[str, object] = {
     "BABEL_DEFAULT_LOCALE": "da",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
     "LANGUAGES": ["da", "en"],
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # A pooled connection idle this long is pinged before use (core.db.ping_after_idle).
+    "DB_PING_AFTER_IDLE_SECONDS": 5.0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,

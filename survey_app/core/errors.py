@@ -5,7 +5,8 @@ request's transaction fail: nothing of it was committed, or, if the connection b
 commit itself, the outcome is unknown. Either way the client gets a clear 503 page (JSON under
 ``/api/``) with ``Retry-After`` that asks to send the same thing again (a respondent's page
 save stores the page's answers as given, so a second send changes nothing). The pool replaces
-the broken connection (``pool_pre_ping``), so the retry goes through.
+the broken connection (and pings those that sat idle, ``core.db.ping_after_idle``), so the
+retry goes through.
 """
 
 from __future__ import annotations

@@ -135,11 +135,15 @@ class Bank:
     notice: Text | None = None
     source: str = field(default="<bank>", compare=False)
 
+    @cached_property
+    def _question_by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
     def question(self, qid: str) -> Question:
-        for q in self.questions:
-            if q.id == qid:
-                return q
-        raise KeyError(qid)
+        try:
+            return self._question_by_id[qid]
+        except KeyError:
+            raise KeyError(qid) from None
 
     def page(self, page_id: str) -> Page:
         for p in self.pages:
@@ -153,10 +157,14 @@ class Bank:
                 return p
         raise KeyError(qid)
 
-    def ordered_questions(self) -> list[Question]:
-        """All questions in page order (the order routing walks them)."""
-        by_id = {q.id: q for q in self.questions}
-        return [by_id[qid] for p in self.pages for qid in p.questions]
+    @cached_property
+    def _ordered_questions(self) -> tuple[Question, ...]:
+        return tuple(self.question(qid) for p in self.pages for qid in p.questions)
+
+    def ordered_questions(self) -> tuple[Question, ...]:
+        """All questions in page order (the order routing walks them); a bank never changes,
+        so the order is worked out once."""
+        return self._ordered_questions
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

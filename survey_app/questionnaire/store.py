@@ -89,8 +89,10 @@ class Draft:
 def locked(response_id: int) -> Draft | None:
     """The response under its row lock, so saves of one response serialise (two tabs never
     miss each other's answers); None when there is no such response."""
-    db.session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
-    rows = db.session.connection().execute(_LOCKED, {"rid": response_id}).all()
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
+    rows = session.connection().execute(_LOCKED, {"rid": response_id}).all()
     if not rows:
         return None
     status, notice_shown_at, bank_version_id, started_at = rows[0][:4]

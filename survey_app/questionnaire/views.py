@@ -144,17 +144,20 @@ def start():
 def _next_url(
     response, bank: Bank, after: str | None = None, *, prefix: str = "questionnaire", **url_args
 ) -> str:
-    """The first visible page from ``after`` on that still lacks a required answer, else review.
+    """With ``after``: the next visible page after it. Without: the first visible page that
+    still lacks a required answer. The review when there is none.
 
     ``prefix`` and ``url_args`` name the blueprint (the embedded flow carries its handle)."""
     answers = response.answer_dict()
     pages = visible_pages(bank, answers)
     ids = [p.id for p in pages]
     start_at = ids.index(after) + 1 if after in ids else 0
+    if after is not None:
+        if start_at < len(pages):
+            return url_for(f"{prefix}.page", page_id=pages[start_at].id, **url_args)
+        return url_for(f"{prefix}.review", **url_args)
     shown = {q.id for q in visible_questions(bank, answers)}
-    for page in pages[start_at:]:
-        if after is not None:
-            return url_for(f"{prefix}.page", page_id=page.id, **url_args)
+    for page in pages:
         missing = [
             qid
             for qid in page.questions
