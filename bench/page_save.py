@@ -17,7 +17,10 @@ number of workers, measured in the same run with the same client. Two phases for
 - *paced*: the respondents together offer ``--paced-rate`` saves per second (latency at a load
   below saturation, the figure the p99 goal is about).
 
-Prints a table and the throughput ratio app / baseline. Not part of the test suite.
+Prints a table and the throughput ratio app / baseline. The client runs on the same machine and
+its share of the CPU differs between the two (the app's client carries a session cookie and
+reads more headers), so the table also gives each server's own CPU per save (gunicorn, PostgreSQL
+and Redis processes) and their ratio. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.support import (  # noqa: E402
@@ -70,7 +74,9 @@ def baseline():
 
     from flask import Flask, request
 
-    engine = create_engine(os.environ["BENCH_BASELINE_DB"], pool_pre_ping=True)
+    # No ping per checkout: the app pings only connections that sat idle (core.db), and under
+    # this load none do.
+    engine = create_engine(os.environ["BENCH_BASELINE_DB"])
     app = Flask("baseline")
     insert = text(
         "INSERT INTO baseline_saves (response_id, page_id, payload) "
@@ -183,6 +189,27 @@ class Respondent:
             raise RuntimeError(f"baseline: {r.status_code}")
 
 
+def server_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds used so far by one gunicorn (master and workers) and by every PostgreSQL and
+    Redis process: the server side of a save, without the client that shares the machine."""
+    total = 0.0
+    try:
+        root = psutil.Process(server.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] and proc.info["name"].startswith(("postgres", "redis-server")):
+            procs.append(proc)
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def run_phase(respondents, method: str, seconds: float, rate: float | None) -> dict:
     """Each respondent saves in a loop for ``seconds``; with ``rate`` (saves/s in all) the
     respondents are paced to start saves on a fixed schedule (open loop, latency counted from
@@ -285,9 +312,16 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
     run_phase(base_people, "save_baseline", 3, None)
 
     results = {}
+    app_server, base_server = servers[-2], servers[-1]
     for phase, rate in (("saturated", None), ("paced", args.paced_rate)):
-        results[("baseline", phase)] = run_phase(base_people, "save_baseline", args.seconds, rate)
-        results[("app", phase)] = run_phase(app_people, "save_app", args.seconds, rate)
+        for server, people, method, process in (
+            ("baseline", base_people, "save_baseline", base_server),
+            ("app", app_people, "save_app", app_server),
+        ):
+            cpu = server_cpu(process)
+            result = run_phase(people, method, args.seconds, rate)
+            result["server_ms"] = (server_cpu(process) - cpu) * 1000 / max(1, result["saves"])
+            results[(server, phase)] = result
 
     print(
         f"\n{args.respondents} respondents, gunicorn -w {args.workers} (sync) for both, "
@@ -295,19 +329,26 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
         f"{os.cpu_count()} CPUs (shared with the client)\n"
     )
     head = f"{'server':<10}{'phase':<11}{'saves':>7}{'err':>5}{'saves/s':>9}"
-    head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+    head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'server cpu ms':>15}"
     print(head)
     print("-" * len(head))
     for (server, phase), r in results.items():
         print(
             f"{server:<10}{phase:<11}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
             f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
+            f"{r['server_ms']:>15.2f}"
         )
         if r["first_error"]:
             print(f"   first error: {r['first_error']}")
     ratio = results[("app", "saturated")]["per_s"] / results[("baseline", "saturated")]["per_s"]
     paced = results[("app", "paced")]
     print(f"\nthroughput ratio app / baseline (saturated): {ratio:.2f} (goal >= 0.5)")
+    saturated = results[("baseline", "saturated")], results[("app", "saturated")]
+    cost = saturated[0]["server_ms"] / saturated[1]["server_ms"]
+    print(
+        f"server-side cost ratio (saturated; baseline / app CPU per save of gunicorn, PostgreSQL "
+        f"and Redis, the client left out): {cost:.2f}"
+    )
     print(
         f"app p99 at {args.paced_rate:.0f} saves/s: {paced['p99']:.1f} ms (goal < 100 ms); "
         f"saturated p99 {results[('app', 'saturated')]['p99']:.1f} ms"

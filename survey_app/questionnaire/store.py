@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 
 from survey_app.core.db import db, utcnow
 
@@ -58,8 +58,30 @@ _DELETE_ANSWERS = _answers.delete().where(
     _answers.c.response_id == bindparam("rid"),
     _answers.c.question_id.in_(bindparam("qids", expanding=True)),
 )
-_UPDATE_RESPONSE = _responses.update().where(_responses.c.id == bindparam("rid"))
-_INSERT_VISIT = PageVisit.__table__.insert()
+_UPDATE_RESPONSE = (
+    _responses.update()
+    .where(_responses.c.id == bindparam("rid"))
+    .values(
+        status="in_progress",
+        mode=bindparam("response_mode"),
+        language=bindparam("lang"),
+        classification=bindparam("classification_"),
+        started_at=func.coalesce(_responses.c.started_at, bindparam("now")),
+        updated_at=bindparam("now"),
+    )
+)
+_INSERT_VISIT = PageVisit.__table__.insert().values(
+    response_id=bindparam("rid"),
+    page_id=bindparam("page"),
+    mode=bindparam("visit_mode"),
+    language=bindparam("lang"),
+    device=bindparam("device_"),
+    shown_at=bindparam("now"),
+    saved_at=bindparam("now"),
+)
+#: PostgreSQL takes the page visit and the response's state in one statement (a data-modifying
+#: WITH), so a save is one round trip shorter there; SQLite runs the two statements above.
+_UPDATE_RESPONSE_WITH_VISIT = _UPDATE_RESPONSE.add_cte(_INSERT_VISIT.cte("visit"))
 
 
 @dataclass(slots=True)
@@ -170,27 +192,22 @@ def save_page(
     if agent_id is not None and any(m != mode for m in modes.values()):
         response_mode = "mixed"
     state = dict(
-        status="in_progress",
-        mode=response_mode,
-        language=lang,
-        classification=classify(kept),
-        updated_at=now,
+        rid=rid,
+        response_mode=response_mode,
+        lang=lang,
+        classification_=classify(kept),
+        now=now,
+        page=page_id,
+        visit_mode=mode,
+        device_=device,
     )
+    if conn.dialect.name == "postgresql":
+        conn.execute(_UPDATE_RESPONSE_WITH_VISIT, state)
+    else:
+        conn.execute(_UPDATE_RESPONSE, state)
+        conn.execute(_INSERT_VISIT, state)
     if draft.started_at is None:
-        state["started_at"] = draft.started_at = now
-    conn.execute(_UPDATE_RESPONSE, {"rid": rid, **state})
-    conn.execute(
-        _INSERT_VISIT,
-        dict(
-            response_id=rid,
-            page_id=page_id,
-            mode=mode,
-            language=lang,
-            device=device,
-            shown_at=now,
-            saved_at=now,
-        ),
-    )
+        draft.started_at = now
     draft.status = "in_progress"
     draft.answers = {qid: answers[qid] for qid in answers if qid in kept}
     draft.modes = modes
