@@ -1,7 +1,7 @@
 """Benchmark: page saves by concurrent respondents against the app on gunicorn and PostgreSQL.
 
-    .venv/bin/python bench/page_save.py [--respondents 50] [--workers 4] [--seconds 20]
-                                        [--paced-rate 50]
+    .venv/bin/python bench/page_save.py [--respondents 50] [--workers 4] [--seconds 15]
+                                        [--rounds 3] [--paced-rate 50]
 
 A fresh PostgreSQL database (and a free Redis database, for the rate-limit counters, as in
 production) is made for the run and removed afterwards. Each simulated respondent gets its own
@@ -13,7 +13,8 @@ The baseline is a bare Flask endpoint doing one SQL insert, served by gunicorn w
 number of workers, measured in the same run with the same client. Two phases for each server:
 
 - *saturated*: every respondent posts again as soon as the answer comes (throughput; latency
-  here is mostly queueing: about respondents / throughput);
+  here is mostly queueing: about respondents / throughput). ``--rounds`` rounds, baseline and
+  app alternating, and the median of the rounds' ratios;
 - *paced*: the respondents together offer ``--paced-rate`` saves per second (latency at a load
   below saturation, the figure the p99 goal is about).
 
@@ -189,24 +190,25 @@ class Respondent:
             raise RuntimeError(f"baseline: {r.status_code}")
 
 
-def server_cpu(server: subprocess.Popen) -> float:
+def server_cpu(server: subprocess.Popen) -> dict[str, float]:
     """CPU seconds used so far by one gunicorn (master and workers) and by every PostgreSQL and
     Redis process: the server side of a save, without the client that shares the machine."""
-    total = 0.0
+    total = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
     try:
         root = psutil.Process(server.pid)
-        procs = [root, *root.children(recursive=True)]
+        procs = [("gunicorn", p) for p in (root, *root.children(recursive=True))]
     except psutil.Error:
         procs = []
     for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] and proc.info["name"].startswith(("postgres", "redis-server")):
-            procs.append(proc)
-    for proc in procs:
+        name = proc.info["name"] or ""
+        if name.startswith(("postgres", "redis-server")):
+            procs.append(("postgres" if name.startswith("postgres") else "redis", proc))
+    for part, proc in procs:
         try:
             times = proc.cpu_times()
         except psutil.Error:
             continue
-        total += times.user + times.system
+        total[part] += times.user + times.system
     return total
 
 
@@ -267,7 +269,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--respondents", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, both servers")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=15, help="per phase")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="saturated rounds, baseline and app alternating"
+    )
     parser.add_argument(
         "--paced-rate", type=float, default=50, help="saves/s in all in the paced phase"
     )
@@ -311,47 +316,68 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
     run_phase(app_people, "save_app", 3, None)
     run_phase(base_people, "save_baseline", 3, None)
 
-    results = {}
     app_server, base_server = servers[-2], servers[-1]
-    for phase, rate in (("saturated", None), ("paced", args.paced_rate)):
-        for server, people, method, process in (
-            ("baseline", base_people, "save_baseline", base_server),
-            ("app", app_people, "save_app", app_server),
-        ):
-            cpu = server_cpu(process)
-            result = run_phase(people, method, args.seconds, rate)
-            result["server_ms"] = (server_cpu(process) - cpu) * 1000 / max(1, result["saves"])
-            results[(server, phase)] = result
+    pair = (
+        ("baseline", base_people, "save_baseline", base_server),
+        ("app", app_people, "save_app", app_server),
+    )
+
+    def phase(people, method: str, process, rate: float | None) -> dict:
+        before = server_cpu(process)
+        result = run_phase(people, method, args.seconds, rate)
+        after = server_cpu(process)
+        per_save = {k: (after[k] - before[k]) * 1000 / max(1, result["saves"]) for k in after}
+        result["server_ms"] = sum(per_save.values())
+        result["server_parts"] = per_save
+        return result
+
+    # Saturated: baseline and app alternate, round by round, so a machine that speeds up or
+    # slows down during the run (shared hardware) moves both sides of each round's ratio.
+    rounds = [
+        {server: phase(people, method, process, None) for server, people, method, process in pair}
+        for _ in range(args.rounds)
+    ]
+    paced = {
+        server: phase(people, method, process, args.paced_rate)
+        for server, people, method, process in pair
+    }
 
     print(
         f"\n{args.respondents} respondents, gunicorn -w {args.workers} (sync) for both, "
         f"{args.seconds:.0f} s per phase, PostgreSQL, Redis rate-limit counters; "
         f"{os.cpu_count()} CPUs (shared with the client)\n"
     )
-    head = f"{'server':<10}{'phase':<11}{'saves':>7}{'err':>5}{'saves/s':>9}"
+    head = f"{'server':<10}{'phase':<13}{'saves':>7}{'err':>5}{'saves/s':>9}"
     head += f"{'mean ms':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'server cpu ms':>15}"
     print(head)
     print("-" * len(head))
-    for (server, phase), r in results.items():
-        print(
-            f"{server:<10}{phase:<11}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
-            f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
-            f"{r['server_ms']:>15.2f}"
-        )
-        if r["first_error"]:
-            print(f"   first error: {r['first_error']}")
-    ratio = results[("app", "saturated")]["per_s"] / results[("baseline", "saturated")]["per_s"]
-    paced = results[("app", "paced")]
-    print(f"\nthroughput ratio app / baseline (saturated): {ratio:.2f} (goal >= 0.5)")
-    saturated = results[("baseline", "saturated")], results[("app", "saturated")]
-    cost = saturated[0]["server_ms"] / saturated[1]["server_ms"]
+    rows = [(f"saturated {n}", r) for n, r in enumerate(rounds, 1)] + [("paced", paced)]
+    for label, results in rows:
+        for server, r in results.items():
+            print(
+                f"{server:<10}{label:<13}{r['saves']:>7}{r['errors']:>5}{r['per_s']:>9.1f}"
+                f"{r['mean']:>9.1f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
+                f"{r['server_ms']:>15.2f}"
+            )
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in r["server_parts"].items())
+            print(f"{'':<23}server cpu ms per save: {parts}")
+            if r["first_error"]:
+                print(f"   first error: {r['first_error']}")
+    ratios = [r["app"]["per_s"] / r["baseline"]["per_s"] for r in rounds]
+    costs = [r["baseline"]["server_ms"] / r["app"]["server_ms"] for r in rounds]
+    listed = ", ".join(f"{x:.2f}" for x in ratios)
     print(
-        f"server-side cost ratio (saturated; baseline / app CPU per save of gunicorn, PostgreSQL "
-        f"and Redis, the client left out): {cost:.2f}"
+        f"\nthroughput ratio app / baseline (saturated), median of {len(ratios)} rounds: "
+        f"{statistics.median(ratios):.2f} ({listed}) (goal >= 0.5)"
+    )
+    listed = ", ".join(f"{x:.2f}" for x in costs)
+    print(
+        f"server-side cost ratio (baseline / app CPU per save of gunicorn, PostgreSQL and Redis, "
+        f"the client left out), median: {statistics.median(costs):.2f} ({listed})"
     )
     print(
-        f"app p99 at {args.paced_rate:.0f} saves/s: {paced['p99']:.1f} ms (goal < 100 ms); "
-        f"saturated p99 {results[('app', 'saturated')]['p99']:.1f} ms"
+        f"app p99 at {args.paced_rate:.0f} saves/s: {paced['app']['p99']:.1f} ms (goal < 100 ms); "
+        f"saturated p99 {max(r['app']['p99'] for r in rounds):.1f} ms at most"
     )
     for person in app_people + base_people:
         person.client.close()
