@@ -85,6 +85,7 @@ def page_save(response_key: Callable[[], str]):
                 _count_save("r:" + response_key())
             return view(*args, **kwargs)
 
+        limited.counts_own_limits = True
         return limited
 
     return decorate
@@ -177,4 +178,9 @@ def init_app(app) -> None:
 
 @limiter.request_filter
 def _switched_off() -> bool:
-    return not current_app.config.get("RATELIMIT_ENABLED", True)
+    """Flask-Limiter skips a request when limits are off, and on the page-save views, which
+    count their own (``page_save``) and have none of Flask-Limiter's."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "counts_own_limits", False)

@@ -158,6 +158,11 @@ class Bank:
         raise KeyError(qid)
 
     @cached_property
+    def routing_memo(self) -> dict:
+        """Room for what routing works out from this bank and remembers (see routing.py)."""
+        return {}
+
+    @cached_property
     def _ordered_questions(self) -> tuple[Question, ...]:
         return tuple(self.question(qid) for p in self.pages for qid in p.questions)
 

@@ -60,6 +60,56 @@ def _ends(q: Question) -> Expr | None:
 
 def _walk(bank: Bank, answers: Mapping[str, Any]) -> tuple[list[Question], dict[str, Any]]:
     """Visible questions in order, and the answers to them (the only ones routing may use)."""
+    visible = _visible(bank, answers)
+    return list(visible), {q.id: answers[q.id] for q in visible if q.id in answers}
+
+
+#: distinct routing states remembered per bank (a real bank has a few dozen)
+_MEMO_SIZE = 1024
+
+
+def _visible(bank: Bank, answers: Mapping[str, Any]) -> tuple[Question, ...]:
+    """The visible questions. They depend only on the answers the routing expressions read, so
+    the result is remembered per bank under those answers: a page save asks several times."""
+    memo = bank.routing_memo
+    ids = memo.get(_IDS)
+    if ids is None:
+        ids = memo[_IDS] = _routing_ids(bank)
+    try:
+        key = tuple(_hashable(answers.get(qid, _IDS)) for qid in ids)
+        found = memo.get(key)
+    except TypeError:  # an answer of a shape routing never reads as a whole: no memo
+        return _walk_questions(bank, answers)
+    if found is None:
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+            memo[_IDS] = ids
+        found = memo[key] = _walk_questions(bank, answers)
+    return found
+
+
+_IDS = object()  # the memo's own key for the referenced ids, and "no answer" in a key
+
+
+def _routing_ids(bank: Bank) -> tuple[str, ...]:
+    ids: set[str] = set()
+    for q in bank.ordered_questions():
+        for expr in (_shown(q), _ends(q)):
+            if expr is not None:
+                ids |= expr.references()
+    return tuple(sorted(ids))
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return ("list", *(_hashable(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", *sorted((k, _hashable(v)) for k, v in value.items()))
+    hash(value)
+    return value
+
+
+def _walk_questions(bank: Bank, answers: Mapping[str, Any]) -> tuple[Question, ...]:
     visible: list[Question] = []
     effective: dict[str, Any] = {}
     for q in bank.ordered_questions():
@@ -72,7 +122,7 @@ def _walk(bank: Bank, answers: Mapping[str, Any]) -> tuple[list[Question], dict[
         ends = _ends(q)
         if ends is not None and ends.evaluate(effective):
             break
-    return visible, effective
+    return tuple(visible)
 
 
 def visible_questions(bank: Bank, answers: Mapping[str, Any]) -> list[Question]:

@@ -33,6 +33,7 @@ from survey_app.questionnaire.routing import (
 
 BANK = load_bank(default_bank_path())
 QUESTIONS = BANK.ordered_questions()
+FORGETFUL = load_bank(default_bank_path())
 
 junk = st.one_of(
     st.none(),
@@ -81,6 +82,19 @@ def answer_dicts() -> st.SearchStrategy[dict[str, Any]]:
             entries[q.id + "_other"] = st.one_of(st.text(max_size=10), junk)
     entries["not_a_question"] = junk
     return st.fixed_dictionaries({}, optional=entries)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer_dicts(), answer_dicts())
+def test_remembered_walks_equal_fresh_ones(first: dict[str, Any], second: dict[str, Any]) -> None:
+    # The shared bank remembers walks across examples; its copy is made to forget each time.
+    for answers in (first, second, first):
+        fresh = FORGETFUL
+        fresh.routing_memo.clear()
+        assert [q.id for q in visible_questions(BANK, answers)] == [
+            q.id for q in visible_questions(fresh, answers)
+        ]
+        assert prune_hidden(BANK, answers) == prune_hidden(fresh, answers)
 
 
 @settings(max_examples=300, deadline=None)
