@@ -96,11 +96,8 @@ def _load(handle: str):
         return None, None
     if request.method == "POST" and request.form.get("handle") != handle:
         return None, None
-    # A POST changes the response: read it under its row lock.
-    if request.method == "POST":
-        response = services.locked(data["r"])
-    else:
-        response = db.session.get(services.Response, data["r"])
+    # A save or a submit takes the response's row lock itself (page_flow, submit below).
+    response = db.session.get(services.Response, data["r"])
     if response is None:
         return None, None
     origins = allowed_origins(response.brand)

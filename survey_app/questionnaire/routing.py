@@ -105,8 +105,7 @@ def _hashable(value: Any) -> Any:
         return ("list", *(_hashable(v) for v in value))
     if isinstance(value, dict):
         return ("dict", *sorted((k, _hashable(v)) for k, v in value.items()))
-    hash(value)
-    return value
+    return (type(value), value)  # 1, 1.0 and True are equal as keys, not to routing
 
 
 def _walk_questions(bank: Bank, answers: Mapping[str, Any]) -> tuple[Question, ...]:

@@ -33,7 +33,9 @@ def test_dashboard_numbers_and_csv(demo, app):
     for case in cases[:2]:
         response = db.session.get(Response, case.response_id)
         response.status, response.classification = "completed", "success"
-    start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    # Yesterday late morning in Copenhagen: the four calls fall within one working day whatever
+    # the time the test runs (an agent's span is counted per local day).
+    start = (utcnow() - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
     outcomes = ["refusal", "no_answer", "answering_machine", "callback"]
     for i, (case, outcome) in enumerate(zip(cases[2:6], outcomes, strict=True)):
         at = start + timedelta(minutes=30 * i)

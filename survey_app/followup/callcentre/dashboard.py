@@ -126,14 +126,15 @@ def build(round_ids: list[int], timezone: str = "Europe/Copenhagen", now: dateti
         "header": ["attempts", "cases"],
         "rows": [["10+" if k == 10 else str(k), histogram[k]] for k in range(11) if histogram[k]],
     }
-    out["agents"] = _agents(round_ids)
+    out["agents"] = _agents(round_ids, timezone)
     out["appointments"] = _appointments(round_ids, timezone, now)
     return out
 
 
-def _agents(round_ids: list[int]) -> dict:
+def _agents(round_ids: list[int], timezone: str) -> dict:
     """Calls per agent; calls/hour over the agent's working span per day (first call started to
-    last call ended); completes; the mean duration of a closed call."""
+    last call ended, the day being the call centre's local one); completes; the mean duration
+    of a closed call."""
     rows = db.session.execute(
         db.select(User.email, CallAttempt.started_at, CallAttempt.ended_at, CallAttempt.outcome)
         .join(User, User.id == CallAttempt.agent_id)
@@ -150,8 +151,9 @@ def _agents(round_ids: list[int]) -> dict:
         if ended is not None:
             s["closed"] += 1
             s["seconds"] += (ended - started).total_seconds()
-        first, last = s["days"].get(started.date(), (started, ended or started))
-        s["days"][started.date()] = (min(first, started), max(last, ended or started))
+        day = to_local(started, timezone).date()
+        first, last = s["days"].get(day, (started, ended or started))
+        s["days"][day] = (min(first, started), max(last, ended or started))
     table = []
     for email in sorted(stats):
         s = stats[email]
