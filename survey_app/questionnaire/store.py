@@ -27,7 +27,9 @@ _responses = Response.__table__
 _answers = Answer.__table__
 
 #: the response under its row lock (PostgreSQL; SQLite writes one at a time anyway), with its
-#: answers in the same round trip: one row per answer, or one row of NULLs when there are none
+#: answers in the same round trip: one row per answer, or one row of NULLs when there are none.
+#: FOR NO KEY UPDATE: saves of one response wait for each other, while rows that only refer to
+#: the response (a page visit, a call attempt) do not wait for the save.
 _LOCKED = (
     select(
         _responses.c.status,
@@ -41,7 +43,7 @@ _LOCKED = (
     .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
     .where(_responses.c.id == bindparam("rid"))
     .order_by(_answers.c.id)
-    .with_for_update(of=_responses)
+    .with_for_update(of=_responses, key_share=True)
 )
 _INSERT_ANSWER = _answers.insert()
 _UPDATE_ANSWER = (
