@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from survey_app.auth.models import User
 from survey_app.core.db import db, utcnow
@@ -90,3 +90,29 @@ def test_dashboard_numbers_and_csv(demo, app):
     brands = [row[0] for row in table("progress_brand")[1:]]
     assert "'=HYPERLINK(1)" in brands  # formula-safe
     assert db.session.scalar(db.select(db.func.count()).select_from(Appointment)) == 1
+
+
+def test_a_shift_across_utc_midnight_is_one_working_day(demo, app):
+    rnd = get_round(ROUND)
+    rnd.settings = {**rnd.settings, "calls": ALL_DAY}
+    db.session.commit()
+    agent = db.session.scalar(db.select(User.id).filter_by(email="agent@callcentre.example"))
+    cases = db.session.scalars(db.select(Case).order_by(Case.id).limit(2)).all()
+    # 23:30 and 00:30 UTC in January are 00:30 and 01:30 in Copenhagen: one local day, two UTC days.
+    first = datetime(2026, 1, 14, 23, 30)
+    for i, case in enumerate(cases):
+        at = first + timedelta(hours=i)
+        assert calllist.lock_case(case.id, agent, timedelta(minutes=15), at)
+        db.session.add(
+            CallAttempt(case_id=case.id, agent_id=agent, started_at=at, phone="+4520000000")
+        )
+        db.session.flush()
+        services.record_outcome(case, agent, "no_answer", now=at + timedelta(minutes=4))
+    db.session.commit()
+
+    client = app.test_client()
+    staff_login(client, "supervisor@callcentre.example")
+    r = client.get(f"/staff/callcentre/agents.csv?round={ROUND}")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    # From the first call's start to the last call's end: 64 minutes, not two spans of 4.
+    assert rows[1][:4] == ["agent@callcentre.example", "2", str(round(64 / 60, 2)), "1.9"]
