@@ -45,11 +45,11 @@ import psutil  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.support import (  # noqa: E402
+    SECRET_KEY,
+    app_env,
     free_port,
     percentile,
-    scratch_database,
-    scratch_redis,
-    stopped_on_exit,
+    served_app_scratch,
     wait_until_up,
 )
 
@@ -107,9 +107,7 @@ def make_responses(url: str, count: int) -> list[str]:
     from survey_app.questionnaire.bank import default_bank_path
     from survey_app.questionnaire.services import load_bank_version, new_response
 
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key", "REDIS_URL": None}
-    )
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY, "REDIS_URL": None})
     tokens = []
     with app.app_context():
         upgrade(revision="heads")
@@ -289,11 +287,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with (
-        scratch_database() as url,
-        scratch_redis() as redis_url,
-        stopped_on_exit() as servers,
-    ):
+    with served_app_scratch() as (url, redis_url, servers):
         measure(args, url, redis_url, servers)
 
 
@@ -301,16 +295,15 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
     """Both servers up (appended to ``servers``), warm-up, the phases, the table."""
     tokens = make_responses(url, args.respondents)
     app_port, base_port = free_port(), free_port()
-    env = {
-        "SURVEY_DATABASE_URL": url,
-        "SURVEY_REDIS_URL": redis_url,
-        "SURVEY_SECRET_KEY": "bench-secret-key",
+    env = app_env(
+        url,
+        redis_url,
         # Limits stay on (their Redis round trips are part of a save); the respondents all
         # come from one address and save far faster than a person, so the budgets are wide.
-        "SURVEY_RATELIMIT_PAGE_SAVE_PER_IP": "1000000/minute",
-        "SURVEY_RATELIMIT_PAGE_SAVE_PER_RESPONSE": "1000000/minute",
-        "SURVEY_RATELIMIT_CREDENTIAL_PER_IP": "1000000/minute",
-    }
+        SURVEY_RATELIMIT_PAGE_SAVE_PER_IP="1000000/minute",
+        SURVEY_RATELIMIT_PAGE_SAVE_PER_RESPONSE="1000000/minute",
+        SURVEY_RATELIMIT_CREDENTIAL_PER_IP="1000000/minute",
+    )
     servers.append(serve("wsgi:app", app_port, args.workers, env, ROOT))
     servers.append(
         serve(

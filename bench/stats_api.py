@@ -48,11 +48,10 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.support import (  # noqa: E402
+    app_env,
     free_port,
     percentile,
-    scratch_database,
-    scratch_redis,
-    stopped_on_exit,
+    served_app_scratch,
     wait_until_up,
 )
 
@@ -222,11 +221,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with (
-        scratch_database() as url,
-        scratch_redis() as redis_url,
-        stopped_on_exit() as servers,
-    ):
+    with served_app_scratch() as (url, redis_url, servers):
         measure(args, url, redis_url, servers)
 
 
@@ -234,13 +229,12 @@ def measure(args, url: str, redis_url: str, servers: list[subprocess.Popen]) -> 
     """The release, both servers up (appended to ``servers``), warm-up, the runs, the table."""
     key, period = prepare(url, args.responses)
     app_port, base_port = free_port(), free_port()
-    env = {
-        "SURVEY_DATABASE_URL": url,
-        "SURVEY_REDIS_URL": redis_url,
-        "SURVEY_SECRET_KEY": "bench-secret-key",
+    env = app_env(
+        url,
+        redis_url,
         # the limit stays on (its Redis round trip is part of a call) with a wide budget
-        "SURVEY_RATELIMIT_API_PER_KEY": "100000000/minute",
-    }
+        SURVEY_RATELIMIT_API_PER_KEY="100000000/minute",
+    )
     servers.append(serve("wsgi:app", app_port, args, env, ROOT))
     servers.append(
         serve("stats_api:baseline()", base_port, args, {"BENCH_BASELINE_DB": url}, ROOT / "bench")

@@ -151,6 +151,33 @@ def stopped_on_exit(timeout: float = 10) -> Iterator[list[subprocess.Popen]]:
         stop_processes(processes, timeout)
 
 
+#: the secret key of the app in the benchmarks that serve it
+SECRET_KEY = "bench-secret-key"
+
+
+@contextmanager
+def served_app_scratch() -> Iterator[tuple[str, str, list[subprocess.Popen]]]:
+    """For a benchmark that serves the app: a scratch PostgreSQL database, a free Redis database,
+    and a list for the servers it starts, stopped on the way out. Yields (url, redis_url, list)."""
+    with (
+        scratch_database() as url,
+        scratch_redis() as redis_url,
+        stopped_on_exit() as servers,
+    ):
+        yield url, redis_url, servers
+
+
+def app_env(url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment of an app server on ``served_app_scratch``'s database and Redis, plus
+    ``settings`` (``SURVEY_``-prefixed names)."""
+    return {
+        "SURVEY_DATABASE_URL": url,
+        "SURVEY_REDIS_URL": redis_url,
+        "SURVEY_SECRET_KEY": SECRET_KEY,
+        **settings,
+    }
+
+
 def peak_mb() -> float:
     """The peak RSS of this process so far, in MB (getrusage)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
