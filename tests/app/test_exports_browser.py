@@ -11,7 +11,7 @@ from survey_app.core.db import db
 from survey_app.demo import PASSWORD, ROUND
 from survey_app.stats.models import Export
 
-from .test_exports import OTHER_PROFILE, fill, first_case, run_exports_queue
+from .export_fixtures import OTHER_PROFILE, fill, first_case, run_exports_queue
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from survey_app.questionnaire.services import bank_of, link_token
 from survey_app.stats import jobs, push
 from survey_app.stats.models import Delivery, Export
 
+from .export_fixtures import NOT_FILLED, fill, first_case, run_exports_queue, the_round
 from .helpers import answer_survey
-from .test_exports import NOT_FILLED, fill, first_case, run_exports_queue, the_round
 from .test_webhook_delivery import SECRET, Receiver
 
 

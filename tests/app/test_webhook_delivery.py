@@ -15,8 +15,8 @@ from survey_app.core.db import db, utcnow
 from survey_app.stats import delivery
 from survey_app.stats.models import Delivery
 
+from .export_fixtures import NOT_FILLED, OTHER_PROFILE, fill, first_case, login
 from .helpers import csrf_token
-from .test_exports import NOT_FILLED, OTHER_PROFILE, fill, first_case, login
 
 SECRET = "test-webhook-secret-0123456789abcdef"
 
@@ -207,7 +207,7 @@ def test_delivery_log_is_for_admins_and_can_requeue(app, runner, completed, rece
 
 
 def test_push_through_the_exports_queue(app, runner, completed, receiver_factory):
-    from .test_exports import run_exports_queue
+    from .export_fixtures import run_exports_queue
 
     receiver = receiver_factory()
     result = runner.invoke(args=["stats", "push", "--queue"])
@@ -223,7 +223,7 @@ def test_queue_down_marks_the_export_failed(app, completed, monkeypatch):
 
     from survey_app.stats import export_views
 
-    from .test_exports import request_export
+    from .export_fixtures import request_export
 
     def down(_export_id):
         raise RedisConnectionError("refused")
