@@ -3,6 +3,9 @@ and falls back to the browser's preference and then Danish."""
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, refresh
 
@@ -23,6 +26,14 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+#: a language code's Locale, parsed once (Flask-Babel would parse the code on every request)
+_locale = cache(Locale.parse)
+
+
+def _selected_locale() -> Locale:
+    return _locale(select_locale())
 
 
 @bp.route("/lang/<code>")
@@ -46,7 +57,7 @@ def switch_target() -> str:
 
 
 def init_app(app) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=_selected_locale)
     app.jinja_env.globals["lang_switch_target"] = switch_target
     # The locale is cached on the app context; a request must never see another's choice.
     app.before_request(refresh)

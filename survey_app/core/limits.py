@@ -33,7 +33,20 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 
 log = logging.getLogger(__name__)
 
-limiter = Limiter(key_func=lambda: client_ip(), strategy="fixed-window")
+
+class _Limiter(Limiter):
+    """Flask-Limiter, leaving out of its before-request check the views that count their own
+    limits (``page_save``): it would find none of theirs, at a cost on the hottest request."""
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
+        if in_middleware:
+            view = current_app.view_functions.get(request.endpoint or "")
+            if getattr(view, "counts_own_limits", False):
+                return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = _Limiter(key_func=lambda: client_ip(), strategy="fixed-window")
 
 
 def client_ip() -> str:
@@ -178,9 +191,5 @@ def init_app(app) -> None:
 
 @limiter.request_filter
 def _switched_off() -> bool:
-    """Flask-Limiter skips a request when limits are off, and on the page-save views, which
-    count their own (``page_save``) and have none of Flask-Limiter's."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "counts_own_limits", False)
+    """Flask-Limiter skips a request when limits are off."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)

@@ -22,6 +22,8 @@ from flask import current_app, g, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .session_cookie import SessionCookies
+
 csrf = CSRFProtect()
 
 PERMISSIONS_POLICY = (
@@ -69,14 +71,21 @@ def _framed() -> bool:
 
 
 def _headers(response):
+    """Each header below unless the view set its own (one pass over the response's headers)."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    present = {name.lower() for name, _ in headers}
+
+    def default(name: str, value: str) -> None:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+    default("X-Content-Type-Options", "nosniff")
+    default("Referrer-Policy", "no-referrer")
+    default("Permissions-Policy", PERMISSIONS_POLICY)
     # Embeddable pages set their own frame-ancestors from the brand's allowed origins.
     ancestors = g.get("frame_ancestors") or "'none'"
     nonce = csp_nonce()
-    headers.setdefault(
+    default(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; "
         f"style-src 'self' 'nonce-{nonce}'; script-src 'self' 'nonce-{nonce}'; "
@@ -84,12 +93,12 @@ def _headers(response):
         f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'",
     )
     if not _framed():
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
+        default("Cross-Origin-Opener-Policy", "same-origin")
+        default("X-Frame-Options", "DENY")
     if request.is_secure or _truthy(current_app.config.get("HSTS", "")):
-        headers.setdefault("Strict-Transport-Security", HSTS)
+        default("Strict-Transport-Security", HSTS)
     if response.mimetype == "text/html":
-        headers.setdefault("Cache-Control", "no-store")
+        default("Cache-Control", "no-store")
     return response
 
 
@@ -116,6 +125,7 @@ def init_app(app) -> None:
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config["REMEMBER_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = SessionCookies()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.before_request(_apply_body_limit)  # before CSRF reads the form
     csrf.init_app(app)

@@ -10,14 +10,17 @@ state and one page visit. Rendering a page still reads the ORM objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, inspect, select
+from flask import g, has_request_context
+from sqlalchemy import bindparam, func, select
 
 from survey_app.core.db import db, utcnow
 
+from . import store_pg
 from .bank import Bank
 from .models import Answer, PageVisit, Response
 from .routing import classify, prune_hidden
@@ -81,9 +84,6 @@ _INSERT_VISIT = PageVisit.__table__.insert().values(
     shown_at=bindparam("now"),
     saved_at=bindparam("now"),
 )
-#: PostgreSQL takes the page visit and the response's state in one statement (a data-modifying
-#: WITH), so a save is one round trip shorter there; SQLite runs the two statements above.
-_UPDATE_RESPONSE_WITH_VISIT = _UPDATE_RESPONSE.add_cte(_INSERT_VISIT.cte("visit"))
 
 
 @dataclass(slots=True)
@@ -101,6 +101,8 @@ class Draft:
     answers: dict[str, Any] = field(default_factory=dict)
     #: question id → the mode the stored answer was given in
     modes: dict[str, str] = field(default_factory=dict)
+    #: the connection it was read on (PostgreSQL), which the save writes on
+    link: _Link | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_completed(self) -> bool:
@@ -112,20 +114,69 @@ class Draft:
 
 def locked(response_id: int) -> Draft | None:
     """The response under its row lock, so saves of one response serialise (two tabs never
-    miss each other's answers); None when there is no such response."""
+    miss each other's answers); None when there is no such response.
+
+    On PostgreSQL a save in a request that has no ORM transaction open runs on a connection of
+    its own from the pool (``_Link``); ``save_page`` commits and returns it, and the request's
+    teardown returns it otherwise. With an ORM transaction open (the phone flow's locked case,
+    pending changes, or no request at all) the save runs within that transaction: a connection
+    of its own could wait for locks the session holds."""
     session = db.session()
     if session.new or session.dirty or session.deleted:
         session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
-    rows = session.connection().execute(_LOCKED, {"rid": response_id}).all()
+    link = _link(session)
+    if link is not None:
+        rows = store_pg.read_locked(link.driver, response_id, link.invalidate)
+    else:
+        rows = session.connection().execute(_LOCKED, {"rid": response_id}).all()
     if not rows:
         return None
     status, notice_shown_at, bank_version_id, started_at = rows[0][:4]
-    draft = Draft(response_id, status, notice_shown_at, bank_version_id, started_at)
+    draft = Draft(response_id, status, notice_shown_at, bank_version_id, started_at, link=link)
     for *_, qid, value, mode in rows:
         if qid is not None:
             draft.answers[qid] = value
             draft.modes[qid] = mode
     return draft
+
+
+@dataclass(slots=True)
+class _Link:
+    """The psycopg connection a save on PostgreSQL runs on, and how to drop it when the server
+    has. ``own``: the pool's connection when the save took one of its own."""
+
+    driver: Any
+    invalidate: Callable[[Exception], None]
+    own: Any = None
+
+
+_OWN = "questionnaire_save_connection"
+
+
+def _link(session) -> _Link | None:
+    """The connection for a save: None on SQLite (the session's, through SQLAlchemy Core)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    own = g.get(_OWN)
+    if own is None and (session.in_transaction() or not has_request_context()):
+        conn = session.connection()
+        return _Link(conn.connection.driver_connection, conn.invalidate)
+    if own is None:
+        own = g.setdefault(_OWN, store_pg.checkout(db.engine))
+
+    def invalidate(error: Exception) -> None:
+        g.pop(_OWN, None)
+        own.invalidate(error)
+
+    return _Link(own.driver_connection, invalidate, own)
+
+
+def release(_exc=None) -> None:
+    """Return a save's own connection to the pool (also the request's teardown: a save that was
+    refused or failed rolls back there; a stored one has committed and returned it already)."""
+    own = g.pop(_OWN, None)
+    if own is not None:
+        own.close()
 
 
 def save_page(
@@ -140,7 +191,7 @@ def save_page(
     agent_id: int | None = None,
 ) -> None:
     """Store the answers of one page (one row per question), drop the answers routing now hides,
-    set the response's state and record the page visit. ``draft`` is updated to match.
+    set the response's state, record the page visit and commit. ``draft`` is updated to match.
 
     An answer keeps its mode and agent until its value changes. With ``agent_id`` (phone mode)
     the response's mode becomes ``mixed`` while answers given in another mode remain."""
@@ -159,9 +210,60 @@ def save_page(
     added = [qid for qid in answers if qid in kept and qid not in before]
     changed = [qid for qid in answers if qid in kept and qid in before and before[qid] != kept[qid]]
 
+    modes = {qid: draft.modes[qid] for qid in before if qid in kept}
+    modes.update((qid, mode) for qid in (*added, *changed))
+    response_mode = mode
+    if agent_id is not None and any(m != mode for m in modes.values()):
+        response_mode = "mixed"
     now = utcnow()
-    conn = db.session.connection()
-    rid = draft.id
+    link = draft.link
+    if link is not None:
+        store_pg.write_and_commit(
+            link.driver,
+            link.invalidate,
+            rid=draft.id,
+            removed=removed,
+            added={qid: answers[qid] for qid in added},
+            changed={qid: answers[qid] for qid in changed},
+            mode=mode,
+            agent_id=agent_id,
+            now=now,
+            page=page_id,
+            lang=lang,
+            device=device,
+            response_mode=response_mode,
+            classification=classify(kept),
+        )
+    else:
+        conn = db.session.connection()
+        _write(conn, draft.id, answers, removed, added, changed, mode, agent_id, now)
+        state = dict(
+            rid=draft.id,
+            response_mode=response_mode,
+            lang=lang,
+            classification_=classify(kept),
+            now=now,
+            page=page_id,
+            visit_mode=mode,
+            device_=device,
+        )
+        conn.execute(_UPDATE_RESPONSE, state)
+        conn.execute(_INSERT_VISIT, state)
+    if link is not None and link.own is not None:
+        release()  # committed: the connection goes back to the pool at once
+    else:
+        # Ends the session's transaction (on PostgreSQL the COMMIT has gone already) and
+        # expires the ORM objects read before, so the phone flow's case sees what was written.
+        db.session.commit()
+    if draft.started_at is None:
+        draft.started_at = now
+    draft.status = "in_progress"
+    draft.answers = {qid: answers[qid] for qid in answers if qid in kept}
+    draft.modes = modes
+
+
+def _write(conn, rid, answers, removed, added, changed, mode, agent_id, now) -> None:
+    """The answers' part of a save with SQLAlchemy Core (SQLite)."""
     if removed:
         conn.execute(_DELETE_ANSWERS, {"rid": rid, "qids": removed})
     if added:
@@ -187,42 +289,3 @@ def save_page(
                 for qid in changed
             ],
         )
-
-    modes = {qid: draft.modes[qid] for qid in before if qid in kept}
-    modes.update((qid, mode) for qid in (*added, *changed))
-    response_mode = mode
-    if agent_id is not None and any(m != mode for m in modes.values()):
-        response_mode = "mixed"
-    state = dict(
-        rid=rid,
-        response_mode=response_mode,
-        lang=lang,
-        classification_=classify(kept),
-        now=now,
-        page=page_id,
-        visit_mode=mode,
-        device_=device,
-    )
-    if conn.dialect.name == "postgresql":
-        conn.execute(_UPDATE_RESPONSE_WITH_VISIT, state)
-    else:
-        conn.execute(_UPDATE_RESPONSE, state)
-        conn.execute(_INSERT_VISIT, state)
-    if draft.started_at is None:
-        draft.started_at = now
-    draft.status = "in_progress"
-    draft.answers = {qid: answers[qid] for qid in answers if qid in kept}
-    draft.modes = modes
-    _expire_orm_copies(rid)
-
-
-def _expire_orm_copies(response_id: int) -> None:
-    """ORM objects of this response read earlier in the transaction (the phone flow's case
-    holds one) are reloaded on their next use, so they see the rows just written."""
-    session = db.session()
-    for obj in list(session.identity_map.values()):
-        state = inspect(obj)
-        if (isinstance(obj, Response) and state.identity == (response_id,)) or (
-            isinstance(obj, Answer) and state.dict.get("response_id") == response_id
-        ):
-            session.expire(obj)

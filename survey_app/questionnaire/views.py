@@ -209,9 +209,7 @@ def page_flow(
                 agent_id=agent_id,
             )
             # The next page comes from the answers in hand (the draft holds them as saved).
-            target = _next_url(response, bank, after=page_id, prefix=prefix, **url_args)
-            db.session.commit()
-            return target, None, None
+            return _next_url(response, bank, after=page_id, prefix=prefix, **url_args), None, None
         values = merged
     position = ids.index(page_id)
     back = url_for(f"{prefix}.page", page_id=ids[position - 1], **url_args) if position else None
@@ -321,6 +319,7 @@ def init_app(app) -> None:
     from . import embed, metrics
 
     app.register_blueprint(bp)
+    app.teardown_request(store.release)
     embed.init_app(app)
     metrics.register()
     app.jinja_env.globals.setdefault("current_locale", lambda: lang())

@@ -1,11 +1,13 @@
 """The database connection dropped under a stream of respondent page saves.
 
 Respondents walk the questionnaire at the same time through the live HTTP server while the
-app's PostgreSQL backends are terminated (``pg_terminate_backend``): at chosen points of a save
-(before the answers are written, just before COMMIT) and at random from a second thread. Every
-save the server acknowledged (a redirect) is in the answers table afterwards; every save that
-failed got the clear 503 page with ``Retry-After``, and sending it again succeeded. A second
-test, on either engine, breaks one save at the driver layer and checks the page and the retry.
+app's PostgreSQL backends are terminated: by the server itself at chosen points of a save (as
+an answer row is written, and at COMMIT), and at random from a second thread
+(``pg_terminate_backend``). The chosen points are triggers, so they hold whichever way the app
+sends its SQL. Every save the server acknowledged (a redirect) is in the answers table
+afterwards; every save that failed got the clear 503 page with ``Retry-After``, and sending it
+again succeeded. A second test, on either engine, breaks one save as its answers are written
+and checks the page and the retry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import re
 import threading
 from collections import Counter
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -34,19 +37,13 @@ ACKNOWLEDGED = (302, 303)
 
 
 class Killer:
-    """Terminates the app's backends: on demand from inside a statement, and at random."""
+    """Terminates the app's backends at random, and counts the kills."""
 
     def __init__(self, database_url: str):
         self.engine = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         self.stop = threading.Event()
         self.kills = Counter()
         self.lock = threading.Lock()
-
-    def kill(self, pid: int, why: str) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        with self.lock:
-            self.kills[why] += 1
 
     def random_kills(self) -> None:
         rng = random.Random(7)  # noqa: S311 - test timing, not security
@@ -61,6 +58,46 @@ class Killer:
                 ).scalar()
                 with self.lock:
                     self.kills["random"] += n
+
+
+#: The server ends its own backend: before every 4th answer row is written, and at every 7th
+#: COMMIT of a page save (a deferred constraint trigger on the page visit runs at COMMIT). The
+#: pg_sleep is where the termination lands, so the statement or the COMMIT never completes.
+KILL_POINTS = """
+CREATE SEQUENCE fault_answers;
+CREATE SEQUENCE fault_commit;
+CREATE FUNCTION fault_kill_answers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('fault_answers') % 4 = 1 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        PERFORM pg_sleep(10);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE FUNCTION fault_kill_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('fault_commit') % 7 = 3 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        PERFORM pg_sleep(10);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fault_kill_answers BEFORE INSERT OR UPDATE ON answers
+    FOR EACH ROW EXECUTE FUNCTION fault_kill_answers();
+CREATE CONSTRAINT TRIGGER fault_kill_commit AFTER INSERT ON page_visits
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_kill_commit();
+"""
+#: how often each kill point was reached
+TRIGGER_CALLS = """
+SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_answers) AS answers,
+       (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_commit) AS commit
+"""
+DROP_KILL_POINTS = """
+DROP TRIGGER IF EXISTS fault_kill_answers ON answers;
+DROP TRIGGER IF EXISTS fault_kill_commit ON page_visits;
+DROP FUNCTION IF EXISTS fault_kill_answers(), fault_kill_commit();
+DROP SEQUENCE IF EXISTS fault_answers, fault_commit;
+"""
 
 
 def csrf(html: str) -> str | None:
@@ -119,35 +156,17 @@ def test_acknowledged_saves_survive_dropped_connections(ctx, live_server, databa
 
     killer = Killer(database_url)
     engine = db.engine
-    writes = Counter()
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        # kill the connection of every 4th write of answers, before it reaches the database
-        if re.match(r"\s*(INSERT INTO|UPDATE) answers", statement):
-            with killer.lock:
-                writes["answers"] += 1
-                n = writes["answers"]
-            if n % 4 == 1:
-                killer.kill(conn.connection.driver_connection.info.backend_pid, "answers")
-
-    def before_commit(conn):
-        with killer.lock:
-            writes["commit"] += 1
-            n = writes["commit"]
-        if n % 7 == 3:
-            killer.kill(conn.connection.driver_connection.info.backend_pid, "commit")
-
-    event.listen(engine, "before_cursor_execute", before_execute)
-    event.listen(engine, "commit", before_commit)
     randomly = threading.Thread(target=killer.random_kills, daemon=True)
-    randomly.start()
     acked: list = []
     errors: list = []
     threads = [
         threading.Thread(target=walk, args=(live_server, t, acked, errors), daemon=True)
         for t in tokens
     ]
+    with killer.engine.connect() as admin:
+        admin.execute(text(KILL_POINTS))
     try:
+        randomly.start()
         for t in threads:
             t.start()
         for t in threads:
@@ -156,8 +175,11 @@ def test_acknowledged_saves_survive_dropped_connections(ctx, live_server, databa
     finally:
         killer.stop.set()
         randomly.join(5)
-        event.remove(engine, "before_cursor_execute", before_execute)
-        event.remove(engine, "commit", before_commit)
+        with killer.engine.connect() as admin:  # the random kills have stopped
+            calls = admin.execute(text(TRIGGER_CALLS)).one()
+            killer.kills["answers"] = sum(1 for n in range(1, calls.answers + 1) if n % 4 == 1)
+            killer.kills["commit"] = sum(1 for n in range(1, calls.commit + 1) if n % 7 == 3)
+            admin.execute(text(DROP_KILL_POINTS))
         killer.engine.dispose()
         engine.dispose()
 
@@ -181,11 +203,54 @@ def test_acknowledged_saves_survive_dropped_connections(ctx, live_server, databa
         assert "Traceback" not in body and "psycopg" not in body and "SELECT" not in body
 
 
-def test_a_failed_save_gets_the_clear_page_and_the_retry_stores_it(ctx):
-    """The same on either engine, with the fault raised by the driver layer: the connection
-    breaks as the answers are written."""
+@contextmanager
+def next_answer_write_breaks(engine):
+    """The connection of the next write of an answer row breaks. PostgreSQL: a trigger ends its
+    own backend (whichever way the app sends the SQL). SQLite, which has no server to lose: the
+    driver layer raises what a dropped connection raises."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(KILL_ONCE))
+        try:
+            yield
+        finally:
+            with engine.begin() as conn:
+                conn.execute(text(DROP_KILL_POINTS))
+        return
     from sqlalchemy.exc import OperationalError
 
+    broken = {"left": 1}
+
+    def break_once(conn, cursor, statement, parameters, context, executemany):
+        if re.match(r"\s*INSERT INTO answers", statement) and broken["left"]:
+            broken["left"] -= 1
+            raise OperationalError(statement, parameters, Exception("server closed the connection"))
+
+    event.listen(engine, "before_cursor_execute", break_once)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", break_once)
+
+
+#: the first answer row written ends its backend
+KILL_ONCE = """
+CREATE SEQUENCE fault_answers;
+CREATE FUNCTION fault_kill_answers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('fault_answers') = 1 THEN
+        PERFORM pg_terminate_backend(pg_backend_pid());
+        PERFORM pg_sleep(10);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER fault_kill_answers BEFORE INSERT OR UPDATE ON answers
+    FOR EACH ROW EXECUTE FUNCTION fault_kill_answers();
+"""
+
+
+def test_a_failed_save_gets_the_clear_page_and_the_retry_stores_it(ctx):
+    """The same on either engine: the connection breaks as the answers are written."""
     from ..app.helpers import csrf_token
 
     rnd = make_round(n=1, partner=False)
@@ -194,19 +259,10 @@ def test_a_failed_save_gets_the_clear_page_and_the_retry_stores_it(ctx):
     token = link_token(case.response)
     answer_survey(client, token, path=[], submit=False)
     page_id, data = OTHER_PROFILE_PATH[0]
-    broken = {"left": 1}
-
-    def break_once(conn, cursor, statement, parameters, context, executemany):
-        if re.match(r"\s*INSERT INTO answers", statement) and broken["left"]:
-            broken["left"] -= 1
-            raise OperationalError(statement, parameters, Exception("server closed the connection"))
-
-    event.listen(db.engine, "before_cursor_execute", break_once)
-    try:
+    db.session.commit()
+    with next_answer_write_breaks(db.engine):
         html = client.get(f"/survey/p/{page_id}").get_data(as_text=True)
         r = client.post(f"/survey/p/{page_id}", data={**data, "csrf_token": csrf_token(html)})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", break_once)
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert r.headers["Cache-Control"] == "no-store"
     with force_locale("da"):

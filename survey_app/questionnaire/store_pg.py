@@ -1,0 +1,141 @@
+"""A page save on PostgreSQL: two statements sent straight to the driver (psycopg).
+
+The save is the respondent's hottest path. On PostgreSQL most of its cost was SQLAlchemy's
+machinery around a few small statements (the session, the execution context, the commit), not
+the statements. So this path hands fixed SQL to a psycopg connection:
+
+- ``LOCKED`` reads the response under its row lock with its answers (one round trip after the
+  ``BEGIN``);
+- ``WRITE`` stores the page in one statement: deleted, added and changed answers, the page visit
+  and the response's state, as data-modifying ``WITH`` parts. Arrays carry the answers, so the
+  text is the same for every page and psycopg prepares it once;
+- ``COMMIT`` goes in the same pipeline as ``WRITE``: one round trip for both.
+
+Which connection (one of the save's own from the pool, or the ORM session's) is ``store``'s
+choice. A driver error comes out as SQLAlchemy's (``DBAPIError``), after invalidating a
+connection the server dropped, as SQLAlchemy's own execution would: the app's 503 page and the
+pool's replacement of broken connections work the same on this path.
+
+The statements mirror ``store``'s SQLAlchemy Core ones, used on SQLite; the tests run both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
+#: FOR NO KEY UPDATE OF the response: saves of one response wait for each other, while rows that
+#: only refer to it (a page visit, a call attempt) do not wait for a save.
+LOCKED = """
+SELECT r.status, r.notice_shown_at, r.bank_version_id, r.started_at,
+       a.question_id, a.value, a.mode
+FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
+WHERE r.id = %(rid)s
+ORDER BY a.id
+FOR NO KEY UPDATE OF r
+"""
+
+#: A question is removed, added or changed, never two of these, so the parts touch disjoint
+#: rows and their order does not matter. Added answers keep the order given (WITH ORDINALITY).
+WRITE = """
+WITH gone AS (
+    DELETE FROM answers
+    WHERE response_id = %(rid)s AND question_id = ANY(%(removed)s::text[])
+), added AS (
+    INSERT INTO answers (response_id, question_id, value, mode, agent_id, answered_at)
+    SELECT %(rid)s::integer, t.q, t.v::json, %(mode)s::text, %(agent)s::integer,
+           %(now)s::timestamp
+    FROM unnest(%(added_q)s::text[], %(added_v)s::text[]) WITH ORDINALITY AS t(q, v, n)
+    ORDER BY t.n
+), changed AS (
+    UPDATE answers
+    SET value = t.v::json, mode = %(mode)s, agent_id = %(agent)s::integer,
+        answered_at = %(now)s
+    FROM unnest(%(changed_q)s::text[], %(changed_v)s::text[]) AS t(q, v)
+    WHERE answers.response_id = %(rid)s AND answers.question_id = t.q
+), visit AS (
+    INSERT INTO page_visits (response_id, page_id, mode, language, device, shown_at, saved_at)
+    VALUES (%(rid)s, %(page)s, %(mode)s, %(lang)s, %(device)s, %(now)s, %(now)s)
+)
+UPDATE responses
+SET status = 'in_progress', mode = %(response_mode)s, language = %(lang)s,
+    classification = %(classification)s, started_at = coalesce(started_at, %(now)s),
+    updated_at = %(now)s
+WHERE id = %(rid)s
+"""
+
+
+@contextmanager
+def _as_sqlalchemy(driver, statement: str, invalidate: Callable[[Exception], None]) -> Iterator:
+    """psycopg's errors as SQLAlchemy's; a connection the server dropped is invalidated first,
+    so the pool replaces it."""
+    try:
+        yield
+    except psycopg.Error as error:
+        gone = driver.closed or driver.broken
+        if gone:
+            invalidate(error)
+        raise DBAPIError.instance(
+            statement, None, error, psycopg.Error, connection_invalidated=gone
+        ) from error
+
+
+def read_locked(driver, response_id: int, invalidate: Callable[[Exception], None]) -> list[tuple]:
+    """The rows of ``LOCKED`` for one response."""
+    with _as_sqlalchemy(driver, LOCKED, invalidate):
+        return driver.execute(LOCKED, {"rid": response_id}).fetchall()
+
+
+def write_and_commit(
+    driver,
+    invalidate: Callable[[Exception], None],
+    *,
+    rid: int,
+    removed: list[str],
+    added: dict[str, Any],
+    changed: dict[str, Any],
+    mode: str,
+    agent_id: int | None,
+    now: datetime,
+    page: str,
+    lang: str,
+    device: str,
+    response_mode: str,
+    classification: str | None,
+) -> None:
+    """``WRITE`` and ``COMMIT`` in one pipeline (one round trip). When ``WRITE`` fails the
+    server skips the rest of the pipeline, so nothing is committed."""
+    params = dict(
+        rid=rid,
+        removed=removed,
+        added_q=list(added),
+        added_v=[json.dumps(v) for v in added.values()],
+        changed_q=list(changed),
+        changed_v=[json.dumps(v) for v in changed.values()],
+        mode=mode,
+        agent=agent_id,
+        now=now,
+        page=page,
+        lang=lang,
+        device=device,
+        response_mode=response_mode,
+        classification=classification,
+    )
+    with _as_sqlalchemy(driver, WRITE, invalidate), driver.pipeline():
+        driver.execute(WRITE, params)
+        driver.execute("COMMIT")
+
+
+def checkout(engine):
+    """A connection of the pool for a save of its own (the pool's checkout events run: an idle
+    connection is pinged first). Failing to connect is SQLAlchemy's error, as on any path."""
+    try:
+        return engine.raw_connection()
+    except psycopg.Error as error:
+        raise DBAPIError.instance(None, None, error, psycopg.Error) from error
