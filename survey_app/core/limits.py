@@ -21,6 +21,8 @@ import hashlib
 import hmac
 import logging
 import math
+import os
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from flask import current_app, render_template, request
 from flask_limiter import Limiter
 from limits import parse_many
 from limits.storage import RedisStorage
+from redis.exceptions import NoScriptError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -123,7 +126,9 @@ return out
 """
 #: a setting such as "60/minute;600/hour" is one limit per window
 _parse = functools.lru_cache(maxsize=64)(parse_many)
-_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: the name Redis knows the script by (EVALSHA)
+_INCR_ALL_SHA = hashlib.sha1(_INCR_ALL.encode(), usedforsecurity=False).hexdigest()
+_counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _count_save(response: str) -> None:
@@ -151,11 +156,11 @@ def _hit_all(limits: list) -> list[tuple[int, float]]:
     """Hit each (item, key) in turn until one is over; [(count, seconds left)] of those hit."""
     storage = limiter.storage
     if isinstance(storage, RedisStorage):
-        script = _scripts.get(storage)
-        if script is None:
-            script = _scripts[storage] = storage.get_connection().register_script(_INCR_ALL)
+        counter = _counters.get(storage)
+        if counter is None:
+            counter = _counters[storage] = Counter(storage.get_connection())
         args = [n for item, _ in limits for n in (item.get_expiry(), item.amount)]
-        result = script([storage.prefixed_key(key) for _, key in limits], args)
+        result = counter([storage.prefixed_key(key) for _, key in limits], args)
         return [(int(count), float(ttl)) for count, ttl in result]
     counted = []
     for item, key in limits:  # the embedded mode's memory storage: no round trips to save
@@ -164,6 +169,40 @@ def _hit_all(limits: list) -> list[tuple[int, float]]:
         if count > item.amount:
             break
     return counted
+
+
+class Counter:
+    """``_INCR_ALL`` on a Redis connection of each thread's own.
+
+    redis-py's client wraps a command in its pool's bookkeeping (a readiness poll of the socket,
+    fork checks, retries, metrics), which cost a page save more than the round trip. This sends
+    the script by its SHA1 on a plain connection made from the client's settings, and the whole
+    script when the server does not know it yet (``NOSCRIPT``, after a restart). A connection
+    that fails is dropped, and the error raised: the caller decides (``_count_save`` lets the
+    save go on); the next count connects again. After a fork a process makes its own."""
+
+    def __init__(self, client) -> None:
+        pool = client.connection_pool
+        self._connect = functools.partial(pool.connection_class, **pool.connection_kwargs)
+        self._local = threading.local()
+
+    def __call__(self, keys: list[str], args: list[int]) -> list:
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            conn = local.conn = self._connect()
+            local.pid = os.getpid()
+        try:
+            conn.send_command("EVALSHA", _INCR_ALL_SHA, len(keys), *keys, *args)
+            try:
+                return conn.read_response()
+            except NoScriptError:
+                conn.send_command("EVAL", _INCR_ALL, len(keys), *keys, *args)
+                return conn.read_response()
+        except BaseException:
+            local.conn = None  # a reply half read must never meet the next command
+            conn.disconnect()
+            raise
 
 
 def _too_many_requests(error: HTTPException):

@@ -121,14 +121,15 @@ def locked(response_id: int) -> Draft | None:
     teardown returns it otherwise. With an ORM transaction open (the phone flow's locked case,
     pending changes, or no request at all) the save runs within that transaction: a connection
     of its own could wait for locks the session holds."""
-    session = db.session()
-    if session.new or session.dirty or session.deleted:
+    # The request's ORM session, if it has one (making one only to find it empty costs).
+    session = db.session() if db.session.registry.has() else None
+    if session is not None and (session.new or session.dirty or session.deleted):
         session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
     link = _link(session)
     if link is not None:
         rows = store_pg.read_locked(link.driver, response_id, link.invalidate)
     else:
-        rows = session.connection().execute(_LOCKED, {"rid": response_id}).all()
+        rows = db.session.connection().execute(_LOCKED, {"rid": response_id}).all()
     if not rows:
         return None
     status, notice_shown_at, bank_version_id, started_at = rows[0][:4]
@@ -155,14 +156,16 @@ _OWN = "questionnaire_save_connection"
 
 def _link(session) -> _Link | None:
     """The connection for a save: None on SQLite (the session's, through SQLAlchemy Core)."""
-    if session.get_bind().dialect.name != "postgresql":
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
         return None
     own = g.get(_OWN)
-    if own is None and (session.in_transaction() or not has_request_context()):
-        conn = session.connection()
+    in_session = session is not None and session.in_transaction()
+    if own is None and (in_session or not has_request_context()):
+        conn = db.session.connection()
         return _Link(conn.connection.driver_connection, conn.invalidate)
     if own is None:
-        own = g.setdefault(_OWN, store_pg.checkout(db.engine))
+        own = g.setdefault(_OWN, store_pg.checkout(engine))
 
     def invalidate(error: Exception) -> None:
         g.pop(_OWN, None)

@@ -127,9 +127,9 @@ def write_and_commit(
         response_mode=response_mode,
         classification=classification,
     )
-    with _as_sqlalchemy(driver, WRITE, invalidate), driver.pipeline():
+    with _as_sqlalchemy(driver, WRITE, invalidate):
         driver.execute(WRITE, params)
-        driver.execute("COMMIT")
+        driver.commit()
 
 
 def checkout(engine):

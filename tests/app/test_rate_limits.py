@@ -198,6 +198,34 @@ def test_page_saves_go_on_when_the_counters_cannot_be_reached(app, limits, cases
         save_role(client, 1)
 
 
+@pytest.mark.postgres_only
+def test_page_save_counts_survive_a_flushed_script_cache_and_a_dropped_connection(
+    app, limits, cases
+):
+    """The counting script goes by its SHA1 on a connection of the thread's own: after a
+    Redis restart (no script known, SCRIPT FLUSH here) it is sent whole; a connection the
+    server dropped fails one save's counting (the save goes on) and the next count reconnects."""
+    from survey_app.core import limits as core_limits
+    from survey_app.core.queue import redis_connection
+
+    limits["RATELIMIT_PAGE_SAVE_PER_RESPONSE"] = "4/minute"
+    client = app.test_client()
+    start(client, link_token(cases[0].response), 1)
+    redis = redis_connection()
+    assert save_role(client, 1).status_code == 302
+    redis.script_flush()
+    assert save_role(client, 1).status_code == 302  # counted by EVAL, which loads the script
+    assert redis.script_exists(core_limits._INCR_ALL_SHA) == [True]
+    counter = core_limits._counters[limiter.storage]
+    host, port = counter._local.conn._sock.getsockname()[:2]
+    assert redis.client_kill_filter(addr=f"{host}:{port}") == 1  # the server drops it
+    assert save_role(client, 1).status_code == 302  # not counted: the count failed
+    assert counter._local.conn is None
+    assert save_role(client, 1).status_code == 302  # counted again, on a new connection
+    assert save_role(client, 1).status_code == 302
+    assert save_role(client, 1).status_code == 429  # 4 counted: 1, 2, (failed), 3, 4, then 5
+
+
 def test_embedded_page_saves_are_limited_per_response(app, limits, cases):
     limits["RATELIMIT_PAGE_SAVE_PER_RESPONSE"] = "2/minute"
     client = app.test_client(use_cookies=False)
