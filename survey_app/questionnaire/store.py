@@ -97,6 +97,8 @@ class Draft:
     notice_shown_at: datetime | None
     bank_version_id: int
     started_at: datetime | None
+    #: the row version read (PostgreSQL), which the write checks
+    version: str | None
     #: question id → value, in the order the answers were stored
     answers: dict[str, Any] = field(default_factory=dict)
     #: question id → the mode the stored answer was given in
@@ -112,28 +114,54 @@ class Draft:
         return dict(self.answers)
 
 
+class Conflict(Exception):
+    """Another write of the response came between a save's read and its write (``for_save``):
+    nothing was written. Read it again under the lock (``locked``) and save again."""
+
+
+def for_save(response_id: int) -> Draft | None:
+    """The response for a page save; None when there is no such response.
+
+    On PostgreSQL, in a request that has no ORM transaction open, the save runs on a connection
+    of its own from the pool (``_Link``): the read takes no lock and opens no transaction, and
+    the write, one statement, checks that the response is still the version read (else
+    :class:`Conflict`) and commits at once. Two round trips in all. Otherwise as :func:`locked`.
+    """
+    return _read(response_id, lock=False)
+
+
 def locked(response_id: int) -> Draft | None:
     """The response under its row lock, so saves of one response serialise (two tabs never
     miss each other's answers); None when there is no such response.
 
-    On PostgreSQL a save in a request that has no ORM transaction open runs on a connection of
-    its own from the pool (``_Link``); ``save_page`` commits and returns it, and the request's
-    teardown returns it otherwise. With an ORM transaction open (the phone flow's locked case,
-    pending changes, or no request at all) the save runs within that transaction: a connection
-    of its own could wait for locks the session holds."""
+    With an ORM transaction open (the phone flow's locked case, pending changes, or no request
+    at all) the save runs within that transaction: a connection of its own could wait for locks
+    the session holds."""
+    return _read(response_id, lock=True)
+
+
+def _read(response_id: int, *, lock: bool) -> Draft | None:
     # The request's ORM session, if it has one (making one only to find it empty costs).
     session = db.session() if db.session.registry.has() else None
     if session is not None and (session.new or session.dirty or session.deleted):
         session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
     link = _link(session)
-    if link is not None:
-        rows = store_pg.read_locked(link.driver, response_id, link.invalidate)
-    else:
+    if link is None:
         rows = db.session.connection().execute(_LOCKED, {"rid": response_id}).all()
+        rows = [(*row[:4], None, *row[4:]) for row in rows]
+    else:
+        if link.own is not None and link.driver.autocommit == lock:
+            # Without the lock, no transaction: each statement commits on its own.
+            link.driver.autocommit = not lock
+        rows = store_pg.read(
+            link.driver, response_id, link.invalidate, lock=lock or link.own is None
+        )
     if not rows:
         return None
-    status, notice_shown_at, bank_version_id, started_at = rows[0][:4]
-    draft = Draft(response_id, status, notice_shown_at, bank_version_id, started_at, link=link)
+    status, notice_shown_at, bank_version_id, started_at, version = rows[0][:5]
+    draft = Draft(
+        response_id, status, notice_shown_at, bank_version_id, started_at, version, link=link
+    )
     for *_, qid, value, mode in rows:
         if qid is not None:
             draft.answers[qid] = value
@@ -178,8 +206,12 @@ def release(_exc=None) -> None:
     """Return a save's own connection to the pool (also the request's teardown: a save that was
     refused or failed rolls back there; a stored one has committed and returned it already)."""
     own = g.pop(_OWN, None)
-    if own is not None:
-        own.close()
+    if own is None:
+        return
+    driver = own.driver_connection
+    if driver.autocommit and not driver.closed:
+        driver.autocommit = False  # as the pool hands connections out
+    own.close()
 
 
 def save_page(
@@ -221,10 +253,11 @@ def save_page(
     now = utcnow()
     link = draft.link
     if link is not None:
-        store_pg.write_and_commit(
+        version = store_pg.write(
             link.driver,
             link.invalidate,
             rid=draft.id,
+            version=draft.version,
             removed=removed,
             added={qid: answers[qid] for qid in added},
             changed={qid: answers[qid] for qid in changed},
@@ -237,6 +270,16 @@ def save_page(
             response_mode=response_mode,
             classification=classify(kept),
         )
+        if version is None:
+            raise Conflict()
+        draft.version = version
+        if link.own is not None:
+            store_pg.commit(link.driver, link.invalidate)  # nothing to do without the lock
+            release()  # the connection goes back to the pool at once
+        else:
+            # Ends the session's transaction, and expires the ORM objects read before, so the
+            # phone flow's case sees what was written.
+            db.session.commit()
     else:
         conn = db.session.connection()
         _write(conn, draft.id, answers, removed, added, changed, mode, agent_id, now)
@@ -252,11 +295,6 @@ def save_page(
         )
         conn.execute(_UPDATE_RESPONSE, state)
         conn.execute(_INSERT_VISIT, state)
-    if link is not None and link.own is not None:
-        release()  # committed: the connection goes back to the pool at once
-    else:
-        # Ends the session's transaction (on PostgreSQL the COMMIT has gone already) and
-        # expires the ORM objects read before, so the phone flow's case sees what was written.
         db.session.commit()
     if draft.started_at is None:
         draft.started_at = now

@@ -30,44 +30,53 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-#: FOR NO KEY UPDATE OF the response: saves of one response wait for each other, while rows that
-#: only refer to it (a page visit, a call attempt) do not wait for a save.
-LOCKED = """
-SELECT r.status, r.notice_shown_at, r.bank_version_id, r.started_at,
+#: The response with its answers, and its row version (``xmin``: the transaction that wrote the
+#: row last), which ``WRITE`` checks.
+READ = """
+SELECT r.status, r.notice_shown_at, r.bank_version_id, r.started_at, r.xmin::text,
        a.question_id, a.value, a.mode
 FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
 WHERE r.id = %(rid)s
 ORDER BY a.id
-FOR NO KEY UPDATE OF r
 """
+#: The same under the row lock. FOR NO KEY UPDATE OF the response: saves of one response wait
+#: for each other, while rows that only refer to it (a page visit, a call attempt) do not.
+LOCKED = READ + "FOR NO KEY UPDATE OF r\n"
 
-#: A question is removed, added or changed, never two of these, so the parts touch disjoint
-#: rows and their order does not matter. Added answers keep the order given (WITH ORDINALITY).
+#: Everything hangs on ``saved``, the response's own UPDATE, which matches only while the row is
+#: the version that was read: a save that lost a race to another write of the response changes
+#: nothing and returns no row; else it returns the row's new version. A question is removed,
+#: added or changed, never two of these, so the other parts touch disjoint rows. Added answers
+#: keep the order given (WITH ORDINALITY).
 WRITE = """
-WITH gone AS (
-    DELETE FROM answers
-    WHERE response_id = %(rid)s AND question_id = ANY(%(removed)s::text[])
+WITH saved AS (
+    UPDATE responses
+    SET status = 'in_progress', mode = %(response_mode)s, language = %(lang)s,
+        classification = %(classification)s, started_at = coalesce(started_at, %(now)s),
+        updated_at = %(now)s
+    WHERE id = %(rid)s AND xmin::text = %(version)s
+    RETURNING id, xmin::text AS version
+), gone AS (
+    DELETE FROM answers USING saved
+    WHERE answers.response_id = saved.id AND answers.question_id = ANY(%(removed)s::text[])
 ), added AS (
     INSERT INTO answers (response_id, question_id, value, mode, agent_id, answered_at)
-    SELECT %(rid)s::integer, t.q, t.v::json, %(mode)s::text, %(agent)s::integer,
-           %(now)s::timestamp
-    FROM unnest(%(added_q)s::text[], %(added_v)s::text[]) WITH ORDINALITY AS t(q, v, n)
+    SELECT saved.id, t.q, t.v::json, %(mode)s::text, %(agent)s::integer, %(now)s::timestamp
+    FROM saved, unnest(%(added_q)s::text[], %(added_v)s::text[]) WITH ORDINALITY AS t(q, v, n)
     ORDER BY t.n
 ), changed AS (
     UPDATE answers
     SET value = t.v::json, mode = %(mode)s, agent_id = %(agent)s::integer,
         answered_at = %(now)s
-    FROM unnest(%(changed_q)s::text[], %(changed_v)s::text[]) AS t(q, v)
-    WHERE answers.response_id = %(rid)s AND answers.question_id = t.q
+    FROM saved, unnest(%(changed_q)s::text[], %(changed_v)s::text[]) AS t(q, v)
+    WHERE answers.response_id = saved.id AND answers.question_id = t.q
 ), visit AS (
     INSERT INTO page_visits (response_id, page_id, mode, language, device, shown_at, saved_at)
-    VALUES (%(rid)s, %(page)s, %(mode)s, %(lang)s, %(device)s, %(now)s, %(now)s)
+    SELECT saved.id, %(page)s, %(mode)s, %(lang)s, %(device)s, %(now)s::timestamp,
+           %(now)s::timestamp
+    FROM saved
 )
-UPDATE responses
-SET status = 'in_progress', mode = %(response_mode)s, language = %(lang)s,
-    classification = %(classification)s, started_at = coalesce(started_at, %(now)s),
-    updated_at = %(now)s
-WHERE id = %(rid)s
+SELECT version FROM saved
 """
 
 
@@ -86,17 +95,19 @@ def _as_sqlalchemy(driver, statement: str, invalidate: Callable[[Exception], Non
         ) from error
 
 
-def read_locked(driver, response_id: int, invalidate: Callable[[Exception], None]) -> list[tuple]:
-    """The rows of ``LOCKED`` for one response."""
-    with _as_sqlalchemy(driver, LOCKED, invalidate):
-        return driver.execute(LOCKED, {"rid": response_id}).fetchall()
+def read(driver, response_id: int, invalidate: Callable[[Exception], None], *, lock: bool):
+    """The rows of ``READ`` (``LOCKED`` with ``lock``) for one response."""
+    statement = LOCKED if lock else READ
+    with _as_sqlalchemy(driver, statement, invalidate):
+        return driver.execute(statement, {"rid": response_id}).fetchall()
 
 
-def write_and_commit(
+def write(
     driver,
     invalidate: Callable[[Exception], None],
     *,
     rid: int,
+    version: str,
     removed: list[str],
     added: dict[str, Any],
     changed: dict[str, Any],
@@ -108,11 +119,12 @@ def write_and_commit(
     device: str,
     response_mode: str,
     classification: str | None,
-) -> None:
-    """``WRITE`` and ``COMMIT`` in one pipeline (one round trip). When ``WRITE`` fails the
-    server skips the rest of the pipeline, so nothing is committed."""
+) -> str | None:
+    """``WRITE``; the response's new version, or None when it is no longer the ``version`` read
+    (nothing was written). The caller commits."""
     params = dict(
         rid=rid,
+        version=version,
         removed=removed,
         added_q=list(added),
         added_v=[json.dumps(v) for v in added.values()],
@@ -128,8 +140,8 @@ def write_and_commit(
         classification=classification,
     )
     with _as_sqlalchemy(driver, WRITE, invalidate):
-        driver.execute(WRITE, params)
-        driver.commit()
+        saved = driver.execute(WRITE, params).fetchone()
+    return saved[0] if saved else None
 
 
 def checkout(engine):
@@ -139,3 +151,9 @@ def checkout(engine):
         return engine.raw_connection()
     except psycopg.Error as error:
         raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+
+def commit(driver, invalidate: Callable[[Exception], None]) -> None:
+    """COMMIT an open transaction (none is open without the lock: nothing is sent)."""
+    with _as_sqlalchemy(driver, "COMMIT", invalidate):
+        driver.commit()

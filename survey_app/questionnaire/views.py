@@ -44,13 +44,12 @@ def _invalid_link():
     return render_template("questionnaire/invalid.html", brand=None), 404
 
 
-def _current_response(lock: bool = False):
-    """The session's response; with ``lock``, its :class:`store.Draft` read under the row lock
-    (for a save)."""
+def _current_response(for_save: bool = False):
+    """The session's response; ``for_save``, its :class:`store.Draft`."""
     rid = session.get(SESSION_KEY)
     if rid is None:
         return None
-    return store.locked(rid) if lock else db.session.get(services.Response, rid)
+    return store.for_save(rid) if for_save else db.session.get(services.Response, rid)
 
 
 def _context(response, bank: Bank, handle: str | None = None, **extra) -> dict:
@@ -173,14 +172,27 @@ def page_flow(
 ):
     """One questionnaire page, shown or saved, for the web, embedded and phone flows alike.
 
-    A save (POST) works on the response's :class:`store.Draft`, read under its row lock (unless
-    the caller passes one), so saves of one response serialise and two tabs never miss each
-    other's answers. ``agent_id`` stamps phone answers with the agent who took them.
+    A save (POST) works on the response's :class:`store.Draft` (``store.for_save``, unless the
+    caller passes one). When another write of the response came in between (two tabs), the
+    save is worked out again from the response read under its row lock, so neither tab's
+    answers are missed. ``agent_id`` stamps phone answers with the agent who took them.
 
     Returns ``(redirect_url, None, None)`` or ``(None, template values, status)``.
     """
-    if request.method == "POST" and not isinstance(response, store.Draft):
+    if request.method != "POST":
+        return _page_flow(response, page_id, mode, prefix, agent_id, url_args)
+    if not isinstance(response, store.Draft):
+        response = store.for_save(response.id)
+    try:
+        return _page_flow(response, page_id, mode, prefix, agent_id, url_args)
+    except store.Conflict:
         response = store.locked(response.id)
+        if response is None:  # erased in between
+            abort(404)
+        return _page_flow(response, page_id, mode, prefix, agent_id, url_args)
+
+
+def _page_flow(response, page_id: str, mode: str, prefix: str, agent_id, url_args: dict):
     if response.is_completed:
         return url_for(f"{prefix}.done", **url_args), None, None
     if response.notice_shown_at is None:
@@ -246,7 +258,7 @@ def review_flow(response, *, prefix: str, **url_args):
 @bp.route("/survey/p/<page_id>", methods=["GET", "POST"])
 @limits.page_save(_session_response)
 def page(page_id: str):
-    response = _current_response(lock=request.method == "POST")
+    response = _current_response(for_save=request.method == "POST")
     if response is None:
         return _invalid_link()
     target, values, status = page_flow(
