@@ -158,7 +158,7 @@ def _hit_all(limits: list) -> list[tuple[int, float]]:
     if isinstance(storage, RedisStorage):
         counter = _counters.get(storage)
         if counter is None:
-            counter = _counters[storage] = Counter(storage.get_connection())
+            counter = _counters[storage] = ScriptCounter(storage.get_connection())
         args = [n for item, _ in limits for n in (item.get_expiry(), item.amount)]
         result = counter([storage.prefixed_key(key) for _, key in limits], args)
         return [(int(count), float(ttl)) for count, ttl in result]
@@ -171,7 +171,7 @@ def _hit_all(limits: list) -> list[tuple[int, float]]:
     return counted
 
 
-class Counter:
+class ScriptCounter:
     """``_INCR_ALL`` on a Redis connection of each thread's own.
 
     redis-py's client wraps a command in its pool's bookkeeping (a readiness poll of the socket,

@@ -1,11 +1,17 @@
-"""A page save in SQL: the response and its answers read under the row lock as plain values, and
-the changes written with statements built once.
+"""A page save in SQL: the response and its answers read as plain values, and only the changes
+written.
 
 A page save is the respondent's hottest path. Loading the response and its answers as ORM
 objects and flushing them cost more than the SQL itself, so the save reads a :class:`Draft` (the
 few columns the page flow needs, and the answers as a dict) and writes only what changed:
 new answers, changed answers, answers the page cleared or routing now hides, the response's
 state and one page visit. Rendering a page still reads the ORM objects.
+
+On PostgreSQL the SQL goes straight to psycopg (``store_pg``). A web save there takes no lock:
+it reads, and its one write applies only if the response is still the version read; one that
+lost a race to another write of the response (a second tab, a submit) raises :class:`Conflict`
+and the page flow works it out again under the row lock (:func:`locked`). On SQLite the
+statements below run through SQLAlchemy Core in the ORM session's transaction.
 """
 
 from __future__ import annotations
@@ -29,11 +35,10 @@ from .services import ResponseClosed, page_keys
 _responses = Response.__table__
 _answers = Answer.__table__
 
-#: the response under its row lock (PostgreSQL; SQLite writes one at a time anyway), with its
-#: answers in the same round trip: one row per answer, or one row of NULLs when there are none.
-#: FOR NO KEY UPDATE: saves of one response wait for each other, while rows that only refer to
-#: the response (a page visit, a call attempt) do not wait for the save.
-_LOCKED = (
+#: the response with its answers in one round trip (SQLite, which writes one at a time anyway;
+#: PostgreSQL's is ``store_pg.LOCKED``): one row per answer, or one row of NULLs when there are
+#: none.
+_READ = (
     select(
         _responses.c.status,
         _responses.c.notice_shown_at,
@@ -46,7 +51,6 @@ _LOCKED = (
     .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
     .where(_responses.c.id == bindparam("rid"))
     .order_by(_answers.c.id)
-    .with_for_update(of=_responses, key_share=True)
 )
 _INSERT_ANSWER = _answers.insert()
 _UPDATE_ANSWER = (
@@ -147,7 +151,7 @@ def _read(response_id: int, *, lock: bool) -> Draft | None:
         session.flush()  # the SQL below bypasses autoflush: pending ORM changes go first
     link = _link(session)
     if link is None:
-        rows = db.session.connection().execute(_LOCKED, {"rid": response_id}).all()
+        rows = db.session.connection().execute(_READ, {"rid": response_id}).all()
         rows = [(*row[:4], None, *row[4:]) for row in rows]
     else:
         if link.own is not None and link.driver.autocommit == lock:

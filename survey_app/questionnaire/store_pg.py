@@ -1,20 +1,21 @@
 """A page save on PostgreSQL: two statements sent straight to the driver (psycopg).
 
 The save is the respondent's hottest path. On PostgreSQL most of its cost was SQLAlchemy's
-machinery around a few small statements (the session, the execution context, the commit), not
-the statements. So this path hands fixed SQL to a psycopg connection:
+machinery around a few small statements (the session, the execution context, the commit), and
+the round trips of a transaction (BEGIN, the locked read, the writes, COMMIT). This path hands
+fixed SQL to a psycopg connection:
 
-- ``LOCKED`` reads the response under its row lock with its answers (one round trip after the
-  ``BEGIN``);
-- ``WRITE`` stores the page in one statement: deleted, added and changed answers, the page visit
-  and the response's state, as data-modifying ``WITH`` parts. Arrays carry the answers, so the
-  text is the same for every page and psycopg prepares it once;
-- ``COMMIT`` goes in the same pipeline as ``WRITE``: one round trip for both.
+- ``READ`` reads the response with its answers and its row version, with no lock and, on a
+  connection of the save's own, no transaction (``LOCKED`` is the same under the row lock);
+- ``WRITE`` stores the page in one statement, only if the response is still the version read:
+  deleted, added and changed answers, the page visit and the response's state, as
+  data-modifying ``WITH`` parts. Arrays carry the answers, so the text is the same for every
+  page and psycopg prepares it once. Without a transaction it commits as it ends.
 
-Which connection (one of the save's own from the pool, or the ORM session's) is ``store``'s
-choice. A driver error comes out as SQLAlchemy's (``DBAPIError``), after invalidating a
-connection the server dropped, as SQLAlchemy's own execution would: the app's 503 page and the
-pool's replacement of broken connections work the same on this path.
+Which connection (one of the save's own from the pool, or the ORM session's) and whether to lock
+is ``store``'s choice. A driver error comes out as SQLAlchemy's (``DBAPIError``), after
+invalidating a connection the server dropped, as SQLAlchemy's own execution would: the app's
+503 page and the pool's replacement of broken connections work the same on this path.
 
 The statements mirror ``store``'s SQLAlchemy Core ones, used on SQLite; the tests run both.
 """
