@@ -60,33 +60,41 @@ class Killer:
                     self.kills["random"] += n
 
 
-#: The server ends its own backend: before every 4th answer row is written, and at every 7th
-#: COMMIT of a page save (a deferred constraint trigger on the page visit runs at COMMIT). The
-#: pg_sleep is where the termination lands, so the statement or the COMMIT never completes.
-KILL_POINTS = """
-CREATE SEQUENCE fault_answers;
-CREATE SEQUENCE fault_commit;
-CREATE FUNCTION fault_kill_answers() RETURNS trigger LANGUAGE plpgsql AS $$
+#: A trigger function that ends its own backend on one call in ``every`` (TG_ARGV: the sequence
+#: that counts the calls, every, which one). The pg_sleep is where the termination lands, so the
+#: statement or the COMMIT it runs in never completes.
+KILL_FUNCTION = """
+CREATE FUNCTION fault_kill() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF nextval('fault_answers') % 4 = 1 THEN
+    IF nextval(TG_ARGV[0]::regclass) % TG_ARGV[1]::int = TG_ARGV[2]::int THEN
         PERFORM pg_terminate_backend(pg_backend_pid());
         PERFORM pg_sleep(10);
     END IF;
     RETURN NEW;
 END $$;
-CREATE FUNCTION fault_kill_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF nextval('fault_commit') % 7 = 3 THEN
-        PERFORM pg_terminate_backend(pg_backend_pid());
-        PERFORM pg_sleep(10);
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER fault_kill_answers BEFORE INSERT OR UPDATE ON answers
-    FOR EACH ROW EXECUTE FUNCTION fault_kill_answers();
-CREATE CONSTRAINT TRIGGER fault_kill_commit AFTER INSERT ON page_visits
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_kill_commit();
 """
+
+
+def answers_kill(every: int, nth: int) -> str:
+    """The answers' kill point: one in ``every`` answer rows written ends its backend."""
+    return (
+        "CREATE SEQUENCE fault_answers;"
+        "CREATE TRIGGER fault_kill_answers BEFORE INSERT OR UPDATE ON answers FOR EACH ROW"
+        f" EXECUTE FUNCTION fault_kill('fault_answers', {every}, {nth});"
+    )
+
+
+#: Before every 4th answer row is written, and at every 7th COMMIT of a page save (a deferred
+#: constraint trigger on the page visit runs at COMMIT).
+KILL_POINTS = (
+    KILL_FUNCTION
+    + answers_kill(4, 1)
+    + """
+CREATE SEQUENCE fault_commit;
+CREATE CONSTRAINT TRIGGER fault_kill_commit AFTER INSERT ON page_visits
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_kill('fault_commit', 7, 3);
+"""
+)
 #: how often each kill point was reached
 TRIGGER_CALLS = """
 SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_answers) AS answers,
@@ -95,7 +103,7 @@ SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM fault_answers
 DROP_KILL_POINTS = """
 DROP TRIGGER IF EXISTS fault_kill_answers ON answers;
 DROP TRIGGER IF EXISTS fault_kill_commit ON page_visits;
-DROP FUNCTION IF EXISTS fault_kill_answers(), fault_kill_commit();
+DROP FUNCTION IF EXISTS fault_kill();
 DROP SEQUENCE IF EXISTS fault_answers, fault_commit;
 """
 
@@ -234,19 +242,7 @@ def next_answer_write_breaks(engine):
 
 
 #: the first answer row written ends its backend
-KILL_ONCE = """
-CREATE SEQUENCE fault_answers;
-CREATE FUNCTION fault_kill_answers() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF nextval('fault_answers') = 1 THEN
-        PERFORM pg_terminate_backend(pg_backend_pid());
-        PERFORM pg_sleep(10);
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER fault_kill_answers BEFORE INSERT OR UPDATE ON answers
-    FOR EACH ROW EXECUTE FUNCTION fault_kill_answers();
-"""
+KILL_ONCE = KILL_FUNCTION + answers_kill(1_000_000, 1)
 
 
 def test_a_failed_save_gets_the_clear_page_and_the_retry_stores_it(ctx):
