@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from flask import g, has_request_context
 from sqlalchemy import bindparam, func, select
 
@@ -213,8 +214,12 @@ def release(_exc=None) -> None:
     if own is None:
         return
     driver = own.driver_connection
-    if driver.autocommit and not driver.closed:
-        driver.autocommit = False  # as the pool hands connections out
+    if driver.autocommit:
+        try:
+            driver.autocommit = False  # as the pool hands connections out
+        except psycopg.Error as error:  # broken: it must not go back to the pool as it is
+            own.invalidate(error)
+            return
     own.close()
 
 
