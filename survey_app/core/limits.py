@@ -158,7 +158,12 @@ def _hit_all(limits: list) -> list[tuple[int, float]]:
     if isinstance(storage, RedisStorage):
         counter = _counters.get(storage)
         if counter is None:
-            counter = _counters[storage] = ScriptCounter(storage.get_connection())
+            # One server: the script on connections of our own. Sentinel or a cluster: through
+            # redis-py's client, which knows where the keys live.
+            client = storage.get_connection()
+            plain = type(storage) is RedisStorage
+            counter = ScriptCounter(client) if plain else client.register_script(_INCR_ALL)
+            _counters[storage] = counter
         args = [n for item, _ in limits for n in (item.get_expiry(), item.amount)]
         result = counter([storage.prefixed_key(key) for _, key in limits], args)
         return [(int(count), float(ttl)) for count, ttl in result]
