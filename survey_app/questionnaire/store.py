@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 from flask import g, has_request_context
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, null, select
 
 from survey_app.core.db import db, utcnow
 
@@ -36,15 +36,16 @@ from .services import ResponseClosed, page_keys
 _responses = Response.__table__
 _answers = Answer.__table__
 
-#: the response with its answers in one round trip (SQLite, which writes one at a time anyway;
-#: PostgreSQL's is ``store_pg.LOCKED``): one row per answer, or one row of NULLs when there are
-#: none.
+#: the response with its answers in one round trip, in the columns of ``store_pg.READ`` (SQLite,
+#: which writes one at a time and has no row version to check, so that column is NULL): one row
+#: per answer, or one row of NULLs when there are none.
 _READ = (
     select(
         _responses.c.status,
         _responses.c.notice_shown_at,
         _responses.c.bank_version_id,
         _responses.c.started_at,
+        null().label("version"),
         _answers.c.question_id,
         _answers.c.value,
         _answers.c.mode,
@@ -153,7 +154,6 @@ def _read(response_id: int, *, lock: bool) -> Draft | None:
     link = _link(session)
     if link is None:
         rows = db.session.connection().execute(_READ, {"rid": response_id}).all()
-        rows = [(*row[:4], None, *row[4:]) for row in rows]
     else:
         if link.own is not None and link.driver.autocommit == lock:
             # Without the lock, no transaction: each statement commits on its own.
